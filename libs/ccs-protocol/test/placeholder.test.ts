@@ -1,0 +1,6 @@
+import { expect, test } from "vitest";
+import { placeholder } from "../src/index.ts";
+
+test("placeholder", () => {
+  expect(placeholder).toBe(1);
+});
