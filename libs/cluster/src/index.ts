@@ -1,0 +1,77 @@
+export type { AssignOptions, AssignResult, WorkerCapacity } from "./assign.ts";
+export { assign } from "./assign.ts";
+export type {
+  AssignedSender,
+  Assignment,
+  AssignmentStoreOptions,
+  AssignmentWatch,
+} from "./assignment-store.ts";
+export {
+  AssignmentStore,
+  compareAssignments,
+  DEFAULT_ASSIGNMENT_POLL_INTERVAL_MS,
+} from "./assignment-store.ts";
+export type { MonotonicNow } from "./clock.ts";
+export { monotonicNow } from "./clock.ts";
+export {
+  ClusterError,
+  IllegalStateError,
+  InvalidOptionError,
+  LeaseExpiredError,
+  LockBusyError,
+  QuorumError,
+  StaleFencingTokenError,
+} from "./errors.ts";
+export { issueFencingToken, readFencingToken } from "./fencing.ts";
+export type { KeySchema } from "./keys.ts";
+export { createKeySchema, DEFAULT_KEY_PREFIX } from "./keys.ts";
+export type { LeaderEvents, LeaderLeaseOptions, LeaderState } from "./leader-lease.ts";
+export { DEFAULT_LEADER_TTL_MS, LeaderLease } from "./leader-lease.ts";
+export type { LeaseEvents, LeaseLossReason, LeaseOptions, LeaseState } from "./lease.ts";
+export { DEFAULT_DRIFT_FACTOR, DEFAULT_LEASE_TTL_MS, Lease } from "./lease.ts";
+export type { LogFn, Logger } from "./logger.ts";
+export { silentLogger } from "./logger.ts";
+export type { NodeOutcome, RedisNodesOptions } from "./redis-nodes.ts";
+export { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, RedisNodes } from "./redis-nodes.ts";
+export { REDACTED, Secret } from "./secret.ts";
+export type { LoadSendersOptions, SenderConfig } from "./senders.ts";
+export {
+  DEFAULT_SENDER_CONNECTIONS,
+  describeSender,
+  loadSendersFile,
+  MAX_SENDER_CONNECTIONS,
+  mergeSenders,
+  parseSenders,
+  SendersConfigError,
+  sendersDiffer,
+} from "./senders.ts";
+export type { SendersSourceEvents, SendersSourceOptions, SendersSourceState } from "./senders-source.ts";
+export { DEFAULT_SENDERS_RELOAD_INTERVAL_MS, SendersSource } from "./senders-source.ts";
+export type { SlotLeaseOptions } from "./slot-lease.ts";
+export { acquireSlotLease } from "./slot-lease.ts";
+export type {
+  OwnershipClientState,
+  SlotLossReason,
+  SlotOwnershipClientOptions,
+  SlotOwnershipEvents,
+} from "./slot-ownership-client.ts";
+export {
+  DEFAULT_ACQUIRE_RETRY_MS,
+  DEFAULT_PREPARE_TIMEOUT_MS,
+  SlotOwnershipClient,
+} from "./slot-ownership-client.ts";
+export type { ConnectionHealth, SlotConnectionState, SlotHealth, SlotStatus } from "./slot-status.ts";
+export { DEFAULT_SLOT_STATUS_TTL_MS, SlotStatusStore } from "./slot-status.ts";
+export type { SlotId, SlotRef } from "./slots.ts";
+export { isValidSenderId, parseSlotId, slotId, slotsOf } from "./slots.ts";
+export type { StreamNames, Subjects } from "./subjects.ts";
+export { categoryToken, createSubjects, DEFAULT_SUBJECT_PREFIX, NO_CATEGORY } from "./subjects.ts";
+export type { UpstreamKind, UpstreamRecord } from "./upstream.ts";
+export {
+  MalformedUpstreamError,
+  parseUpstreamHeaders,
+  UpstreamHeaders,
+  upstreamDedupeDigest,
+} from "./upstream.ts";
+export type { Heartbeat, WorkerInfo, WorkerRegistration, WorkerRegistryOptions } from "./worker-registry.ts";
+export { DEFAULT_WORKER_TTL_MS, WorkerRegistry } from "./worker-registry.ts";
