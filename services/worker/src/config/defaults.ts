@@ -1,0 +1,50 @@
+/** Documented defaults of every worker option (see services/worker/README.md). */
+export const DEFAULT_NATS_SERVERS = ["nats://127.0.0.1:4222"] as const;
+export const DEFAULT_SUBJECT_PREFIX = "ccs";
+
+/** Stream names default to `<PREFIX>_DOWN`, `<PREFIX>_OUTCOMES`, `<PREFIX>_INTERNAL_UP` (these with prefix "ccs"). */
+export const DEFAULT_DOWN_STREAM_NAME = "CCS_DOWN";
+export const DEFAULT_OUTCOME_STREAM_NAME = "CCS_OUTCOMES";
+export const DEFAULT_UPSTREAM_STREAM_NAME = "CCS_INTERNAL_UP";
+export const DEFAULT_STREAM_REPLICAS = 1;
+export const DEFAULT_STREAM_STORAGE = "file";
+/** JetStream de-duplication window (Nats-Msg-Id), all three streams. */
+export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
+/** Work messages waiting for a worker are kept this long (0 = until consumed). */
+export const DEFAULT_DOWN_MAX_AGE_MS = 0;
+/** Outcomes are kept a week for app servers to read. */
+export const DEFAULT_OUTCOME_MAX_AGE_MS = 7 * 24 * 3600_000;
+/** Upstream messages wait a day for the coordinator. */
+export const DEFAULT_UPSTREAM_MAX_AGE_MS = 24 * 3600_000;
+
+export const DEFAULT_CONSUMER_PREFIX = "ccs-worker";
+export const DEFAULT_ACK_WAIT_MS = 30_000;
+/** Un-acked work messages per sender consumer, across all workers. */
+export const DEFAULT_MAX_ACK_PENDING = 20_000;
+/** A delivery beyond this count ends in a MAX_DELIVERIES_EXCEEDED outcome. */
+export const DEFAULT_MAX_DELIVERIES = 5;
+
+export const DEFAULT_CCS_HOST = "gcm.googleapis.com";
+export const DEFAULT_CCS_PORT = 5235;
+export const DEFAULT_CCS_DOMAIN = "gcm.googleapis.com";
+export const DEFAULT_CCS_REJECT_UNAUTHORIZED = true;
+
+export const DEFAULT_CONNECTIONS_PER_SENDER = 2;
+export const DEFAULT_WINDOW_SIZE = 100;
+export const DEFAULT_ANSWER_TIMEOUT_MS = 30_000;
+export const DEFAULT_PING_INTERVAL_MS = 60_000;
+export const DEFAULT_RECONNECT_INITIAL_MS = 1_000;
+export const DEFAULT_RECONNECT_MAX_MS = 60_000;
+
+/** A connection pulls more work once this fraction of its window is free. */
+export const DEFAULT_REFILL_THRESHOLD = 0.25;
+/** Lifetime of one JetStream pull request (nats.js minimum 1000). */
+export const DEFAULT_FETCH_EXPIRES_MS = 10_000;
+/** Work that finds no connection for this long goes back to JetStream. */
+export const DEFAULT_MAX_QUEUE_WAIT_MS = 30_000;
+/** Largest work message accepted (bytes); larger ones are rejected as PAYLOAD_TOO_LARGE. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024;
+
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+export const DEFAULT_SHUTDOWN_FORCE_MS = 20_000;
+export const DEFAULT_METRICS_LOG_INTERVAL_MS = 60_000;

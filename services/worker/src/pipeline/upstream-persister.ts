@@ -1,0 +1,102 @@
+/**
+ * Makes upstream messages and receipts durable in NATS (`<prefix>.internal.up.<senderId>`) and only
+ * then ACKs them to CCS, on the connection that carried them (UpstreamDelivery.ack()).
+ * If it cannot persist, it does not ACK: CCS redelivers un-ACKed upstream messages.
+ */
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { headers } from "@nats-io/transport-node";
+import type { UpstreamDelivery } from "../connection/contract.ts";
+import { Metric, type WorkerMetrics } from "../metrics.ts";
+import { errorFields, type Logger } from "./logger.ts";
+
+export const DEFAULT_UPSTREAM_PUBLISH_ATTEMPTS = 3;
+export const DEFAULT_UPSTREAM_RETRY_MS = 250;
+
+/** Headers of a persisted upstream message (its body is CCS's JSON payload, unchanged). */
+export const UpstreamHeader = {
+  Kind: "Ccs-Kind",
+  SenderId: "Ccs-Sender-Id",
+  ConnectionId: "Ccs-Connection-Id",
+  From: "Ccs-From",
+  MessageId: "Ccs-Message-Id",
+  Category: "Ccs-Category",
+  ReceivedAt: "Ccs-Received-At",
+  WorkerId: "Ccs-Worker-Id",
+} as const;
+
+export interface UpstreamPersisterOptions {
+  readonly js: JetStreamClient;
+  readonly subjectFor: (senderId: string) => string;
+  readonly workerId: string;
+  readonly metrics: WorkerMetrics;
+  readonly logger: Logger;
+  readonly attempts?: number;
+  readonly retryMs?: number;
+}
+
+/**
+ * Nats-Msg-Id of an upstream message: device message ids are unique per device only, so the id
+ * includes `from`; a redelivery by CCS (same from + message_id) is de-duplicated by the stream.
+ */
+export function upstreamMsgId(d: Pick<UpstreamDelivery, "senderId" | "kind" | "from" | "messageId">): string {
+  return `${d.senderId}:${d.kind}:${d.from}:${d.messageId}`;
+}
+
+export class UpstreamPersister {
+  readonly #o: UpstreamPersisterOptions;
+  readonly #inFlight = new Set<Promise<void>>();
+  #closed = false;
+
+  constructor(options: UpstreamPersisterOptions) {
+    this.#o = options;
+  }
+
+  /** Fire and forget from the connection's `upstream` event; settles on its own. */
+  accept(delivery: UpstreamDelivery): void {
+    const p = this.persist(delivery).finally(() => this.#inFlight.delete(p));
+    this.#inFlight.add(p);
+  }
+
+  /** Persists, then ACKs to CCS. Resolves when done (never rejects). */
+  async persist(delivery: UpstreamDelivery): Promise<void> {
+    const { js, subjectFor, metrics, logger } = this.#o;
+    const attempts = this.#o.attempts ?? DEFAULT_UPSTREAM_PUBLISH_ATTEMPTS;
+    const h = headers();
+    h.set(UpstreamHeader.Kind, delivery.kind);
+    h.set(UpstreamHeader.SenderId, delivery.senderId);
+    h.set(UpstreamHeader.ConnectionId, delivery.connectionId);
+    h.set(UpstreamHeader.From, delivery.from);
+    h.set(UpstreamHeader.MessageId, delivery.messageId);
+    if (delivery.category !== undefined) h.set(UpstreamHeader.Category, delivery.category);
+    h.set(UpstreamHeader.ReceivedAt, new Date(delivery.receivedAt).toISOString());
+    h.set(UpstreamHeader.WorkerId, this.#o.workerId);
+    const msgID = upstreamMsgId(delivery);
+    for (let attempt = 1; attempt <= attempts && !this.#closed; attempt++) {
+      try {
+        await js.publish(subjectFor(delivery.senderId), delivery.payloadJson, { msgID, headers: h });
+        metrics.inc(Metric.UpstreamPersisted, delivery.kind);
+        if (delivery.ack()) metrics.inc(Metric.UpstreamAcked, delivery.kind);
+        else metrics.inc(Metric.UpstreamAckDropped, delivery.kind);
+        return;
+      } catch (err) {
+        metrics.inc(Metric.UpstreamPersistErrors);
+        logger.warn(
+          { ...errorFields(err), senderId: delivery.senderId, connectionId: delivery.connectionId, attempt },
+          "upstream persist failed",
+        );
+        if (attempt < attempts)
+          await new Promise((r) => setTimeout(r, (this.#o.retryMs ?? DEFAULT_UPSTREAM_RETRY_MS) * attempt));
+      }
+    }
+    logger.error(
+      { senderId: delivery.senderId, connectionId: delivery.connectionId, kind: delivery.kind },
+      "upstream message not persisted: not ACKed to CCS (CCS will redeliver it)",
+    );
+  }
+
+  /** Waits for persists in flight (bounded by the caller's deadline), then refuses new retries. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight]);
+    this.#closed = true;
+  }
+}

@@ -1,0 +1,123 @@
+import { describe, expect, it, vi } from "vitest";
+import type { UpstreamDelivery } from "../../src/connection/contract.ts";
+import { WorkerMetrics } from "../../src/metrics.ts";
+import { silentLogger } from "../../src/pipeline/logger.ts";
+import { buildOutcome, outcomeHeaders, outcomeMsgId } from "../../src/pipeline/outcome.ts";
+import { UpstreamPersister } from "../../src/pipeline/upstream-persister.ts";
+
+const ctx = {
+  messageId: "m1",
+  senderId: "s1",
+  to: "tok-old",
+  attempts: 2,
+  retries: 1,
+  deliveries: 1,
+  publishedAtMs: Date.UTC(2026, 0, 1),
+  firstSentAtMs: Date.UTC(2026, 0, 1) + 5,
+  completedAtMs: Date.UTC(2026, 0, 1) + 25,
+  connectionId: "c1",
+  workerId: "w1",
+};
+
+describe("outcome schema", () => {
+  it("acked, with a canonical id -> token_action replace", () => {
+    const o = buildOutcome({ status: "acked", canonicalRegistrationId: "tok-new" }, ctx);
+    expect(o).toEqual({
+      v: 1,
+      message_id: "m1",
+      sender_id: "s1",
+      to: "tok-old",
+      status: "acked",
+      canonical_registration_id: "tok-new",
+      token_action: "replace",
+      new_token: "tok-new",
+      attempts: 2,
+      retries: 1,
+      deliveries: 1,
+      published_at: "2026-01-01T00:00:00.000Z",
+      first_sent_at: "2026-01-01T00:00:00.005Z",
+      completed_at: "2026-01-01T00:00:00.025Z",
+      latency_ms: 25,
+      connection_id: "c1",
+      worker_id: "w1",
+    });
+    expect(buildOutcome({ status: "acked" }, ctx).token_action).toBeUndefined();
+    expect(outcomeMsgId(o)).toBe("s1:m1");
+    expect(outcomeHeaders(o)).toEqual([
+      ["Ccs-Status", "acked"],
+      ["Ccs-Message-Id", "m1"],
+      ["Ccs-Token-Action", "replace"],
+    ]);
+  });
+
+  it("nacked with a permanent token error -> token_action remove; others none", () => {
+    expect(buildOutcome({ status: "nacked", code: "DEVICE_UNREGISTERED" }, ctx).token_action).toBe("remove");
+    expect(buildOutcome({ status: "nacked", code: "BAD_REGISTRATION" }, ctx).token_action).toBe("remove");
+    expect(buildOutcome({ status: "nacked", code: "SERVICE_UNAVAILABLE" }, ctx).token_action).toBeUndefined();
+  });
+
+  it("expired carries TTL_EXPIRED", () => {
+    expect(buildOutcome({ status: "expired", description: "gone" }, ctx)).toMatchObject({
+      status: "expired",
+      code: "TTL_EXPIRED",
+      description: "gone",
+    });
+  });
+});
+
+describe("upstream persister", () => {
+  function delivery(ack: () => boolean): UpstreamDelivery {
+    return {
+      kind: "upstream",
+      senderId: "s1",
+      connectionId: "c1",
+      from: "dev",
+      messageId: "1",
+      payloadJson: "{}",
+      receivedAt: Date.now(),
+      ack,
+    };
+  }
+
+  it("ACKs to CCS only after the publish was acknowledged", async () => {
+    let resolvePublish: (() => void) | undefined;
+    const publish = vi.fn(() => new Promise<void>((r) => (resolvePublish = r)));
+    const ack = vi.fn(() => true);
+    const p = new UpstreamPersister({
+      js: { publish } as never,
+      subjectFor: (s) => `ccs.internal.up.${s}`,
+      workerId: "w",
+      metrics: new WorkerMetrics(),
+      logger: silentLogger,
+    });
+    const done = p.persist(delivery(ack));
+    await new Promise((r) => setImmediate(r));
+    expect(publish).toHaveBeenCalledTimes(1);
+    expect(ack).not.toHaveBeenCalled();
+    resolvePublish?.();
+    await done;
+    expect(ack).toHaveBeenCalledTimes(1);
+    expect(publish.mock.calls[0]).toEqual([
+      "ccs.internal.up.s1",
+      "{}",
+      expect.objectContaining({ msgID: "s1:upstream:dev:1" }),
+    ]);
+  });
+
+  it("never ACKs what it could not persist", async () => {
+    const ack = vi.fn(() => true);
+    const metrics = new WorkerMetrics();
+    const p = new UpstreamPersister({
+      js: { publish: () => Promise.reject(new Error("no responders")) } as never,
+      subjectFor: (s) => s,
+      workerId: "w",
+      metrics,
+      logger: silentLogger,
+      attempts: 2,
+      retryMs: 1,
+    });
+    await p.persist(delivery(ack));
+    expect(ack).not.toHaveBeenCalled();
+    expect(metrics.get("upstream_persist_errors")).toBe(2);
+  });
+});
