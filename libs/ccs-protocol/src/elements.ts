@@ -6,11 +6,24 @@ import { parseClientPayload } from "./parse-client.ts";
 import { parseJsonObject, serverMessageOf } from "./parse-server.ts";
 import type { Element } from "./xml.ts";
 
+const GCM_PREFIXED = `data:${GCM_ELEMENT}`;
+const GCM_PREFIXED_XMLNS = "xmlns:data";
+
+function isGcmElement(el: Element): boolean {
+  // The two forms on the wire, answered from the element's own attributes (a non-empty
+  // declaration on the element itself is what namespace resolution finds first)...
+  const name = el.name;
+  if (name === GCM_ELEMENT && el.attrs.xmlns === GCM_NAMESPACE) return true;
+  if (name === GCM_PREFIXED && el.attrs[GCM_PREFIXED_XMLNS] === GCM_NAMESPACE) return true;
+  // ...anything else by full resolution (inherited or other prefixes).
+  return el.getName() === GCM_ELEMENT && el.getNS() === GCM_NAMESPACE;
+}
+
 function gcmChildOf(el: Element): Element | undefined {
-  for (const child of el.children) {
-    if (typeof child !== "string" && child.getName() === GCM_ELEMENT && child.getNS() === GCM_NAMESPACE) {
-      return child;
-    }
+  const children = el.children;
+  for (let i = 0; i < children.length; i++) {
+    const child = children[i];
+    if (typeof child === "object" && child !== null && isGcmElement(child)) return child;
   }
   return undefined;
 }
@@ -20,7 +33,11 @@ function gcmChildOf(el: Element): Element | undefined {
  * `<data:gcm xmlns:data="google:mobile:data">` form), or undefined when there is none.
  */
 export function gcmPayloadOf(el: Element): string | undefined {
-  return gcmChildOf(el)?.getText();
+  const gcm = gcmChildOf(el);
+  if (gcm === undefined) return undefined;
+  const children = gcm.children;
+  const only = children.length === 1 ? children[0] : undefined;
+  return typeof only === "string" ? only : gcm.getText();
 }
 
 /** The `<error>` of a stanza: legacy code, type, defined condition and text (trimmed). */

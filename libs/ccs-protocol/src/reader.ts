@@ -1,10 +1,13 @@
 /**
- * Streaming reader of an XMPP stream (either direction), built on @xmpp/xml's parser behind
- * a byte-level guard (StreamScanner) that bounds every stanza and rejects restricted XML.
+ * Streaming reader of an XMPP stream (either direction). Complete stanzas of the common
+ * `<message><gcm>` shape are matched and built directly (FastStanzaPath); everything else goes
+ * through @xmpp/xml's parser behind a byte-level guard (StreamScanner) that bounds every stanza
+ * and rejects restricted XML.
  */
 import { EventEmitter } from "node:events";
 import { TextDecoder } from "node:util";
 import { type CcsStreamError, InvalidOptionError, InvalidUtf8Error, XmlSyntaxError } from "./errors.ts";
+import { ChunkView, FastStanzaPath } from "./fast-path.ts";
 import { SCAN_ERROR, SCAN_MORE, StreamScanner } from "./stream-scanner.ts";
 import { type Element, Parser } from "./xml.ts";
 
@@ -21,11 +24,17 @@ export interface StanzaReaderOptions {
   maxStanzaBytes?: number;
   /** Deepest element nesting inside a stanza. Default DEFAULT_MAX_STANZA_DEPTH (32). */
   maxDepth?: number;
+  /**
+   * Build complete `<message><gcm>` stanzas directly instead of through the parser. Default true.
+   * Output, limits and errors are the same either way; false is for differential tests and debugging.
+   */
+  fastPath?: boolean;
 }
 
 interface ResolvedReaderOptions {
   readonly maxStanzaBytes: number;
   readonly maxDepth: number;
+  readonly fastPath: boolean;
 }
 
 function resolveOptions(options: StanzaReaderOptions | undefined): ResolvedReaderOptions {
@@ -44,7 +53,7 @@ function resolveOptions(options: StanzaReaderOptions | undefined): ResolvedReade
   if (!Number.isSafeInteger(maxDepth) || maxDepth < 1 || maxDepth > MAX_STANZA_DEPTH_CEILING) {
     throw new InvalidOptionError("maxDepth", `must be an integer from 1 to ${MAX_STANZA_DEPTH_CEILING}`);
   }
-  return { maxStanzaBytes, maxDepth };
+  return { maxStanzaBytes, maxDepth, fastPath: options?.fastPath ?? true };
 }
 
 /**
@@ -75,6 +84,14 @@ interface Session {
   readonly parser: Parser;
   readonly decoder: TextDecoder;
   readonly events: ParserEvent[];
+  /** The stream header element once dispatched: parent of every stanza. */
+  root: Element | undefined;
+}
+
+function toBuffer(chunk: Uint8Array | string): Buffer {
+  if (typeof chunk === "string") return Buffer.from(chunk, "utf8");
+  if (Buffer.isBuffer(chunk)) return chunk;
+  return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
 /**
@@ -92,13 +109,19 @@ export class StanzaReader extends EventEmitter<StanzaReaderEvents> {
   #error: CcsStreamError | undefined;
   /** Absolute offset (since the last reset) of the chunk being read. */
   #base = 0;
-  readonly #inbox: Uint8Array[] = [];
+  readonly #inbox: Buffer[] = [];
   #reading = false;
+  /** Undefined when the limits rule it out (maxDepth 1: the common shape is 2 deep). */
+  readonly #fast: FastStanzaPath | undefined;
+  /** The start of a common-shape stanza cut by the end of the last chunk (at most MAX_CARRY_BYTES, ASCII). */
+  #carry: Buffer | undefined;
 
   constructor(options?: StanzaReaderOptions) {
     super();
     this.#options = resolveOptions(options);
     this.#session = this.#newSession();
+    const { fastPath, maxDepth, maxStanzaBytes } = this.#options;
+    this.#fast = fastPath && maxDepth >= 2 ? new FastStanzaPath(maxStanzaBytes) : undefined;
   }
 
   get state(): StanzaReaderState {
@@ -116,15 +139,19 @@ export class StanzaReader extends EventEmitter<StanzaReaderEvents> {
     this.#state = "awaiting-stream";
     this.#error = undefined;
     this.#base = 0;
+    this.#carry = undefined;
   }
 
   write(chunk: Uint8Array | string): void {
-    this.#inbox.push(typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk);
-    if (this.#reading) return; // re-entrant write from a listener: read after the current chunk
+    const first = toBuffer(chunk);
+    if (this.#reading) {
+      this.#inbox.push(first); // re-entrant write from a listener: read after the current chunk
+      return;
+    }
     this.#reading = true;
     let listenerError: { err: unknown } | undefined;
     try {
-      for (let buf = this.#inbox.shift(); buf !== undefined; buf = this.#inbox.shift()) {
+      for (let buf: Buffer | undefined = first; buf !== undefined; buf = this.#inbox.shift()) {
         const thrown = this.#read(buf);
         if (thrown !== undefined && listenerError === undefined) listenerError = thrown;
       }
@@ -146,15 +173,62 @@ export class StanzaReader extends EventEmitter<StanzaReaderEvents> {
     parser.on("end", () => events.push({ type: "end" }));
     parser.on("error", (err: Error) => events.push({ type: "error", err }));
     const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-    return { scanner, parser, decoder, events };
+    return { scanner, parser, decoder, events, root: undefined };
   }
 
   /** Read one chunk; returns the first listener exception, if any. */
-  #read(buf: Uint8Array): { err: unknown } | undefined {
+  #read(chunk: Buffer): { err: unknown } | undefined {
+    const carry = this.#carry;
+    if (carry === undefined) return this.#scan(chunk, true);
+    // `#base` is already the offset of the carried bytes.
+    this.#carry = undefined;
+    const buf = Buffer.concat([carry, chunk]);
+    const root = this.#session.root;
+    const fast = this.#fast;
+    if (fast !== undefined && root !== undefined) {
+      const view = new ChunkView(buf);
+      if (fast.stanzaAt(view, 0, root) !== undefined || fast.mayCarry(view, 0)) {
+        return this.#scan(buf, true, view);
+      }
+    }
+    // The full path takes the cut stanza in the chunks it came in, as if it had never been carried
+    // (the same pieces reach the decoder and parser, so errors and their offsets are the same).
+    const thrown = this.#scan(carry, false);
+    const later = this.#scan(chunk, true);
+    return thrown ?? later;
+  }
+
+  /** Read one buffer from its start (at `#base`); `carry`: a cut common-shape stanza at its end may wait for more. */
+  #scan(buf: Buffer, carry: boolean, bufView?: ChunkView): { err: unknown } | undefined {
     let listenerError: { err: unknown } | undefined;
     let pos = 0;
+    let view = bufView;
+    const fast = this.#fast;
     while (pos < buf.length && this.#state !== "failed") {
       const session = this.#session;
+      if (fast !== undefined && session.root !== undefined && session.scanner.atStanzaBoundary) {
+        view ??= new ChunkView(buf);
+        const at = fast.skipSpace(view, pos);
+        if (at === buf.length) break;
+        const el = fast.stanzaAt(view, at, session.root);
+        if (el !== undefined) {
+          pos = fast.end;
+          try {
+            this.emit("stanza", el);
+          } catch (err) {
+            if (listenerError === undefined) listenerError = { err };
+          }
+          // reset() from a listener: the rest of the chunk belongs to the new stream.
+          if (this.#session !== session) this.#base = -pos;
+          continue;
+        }
+        if (carry && fast.mayCarry(view, at)) {
+          this.#carry = Buffer.from(buf.subarray(at)); // a copy: the caller may reuse its buffer
+          this.#base += at;
+          return listenerError;
+        }
+        pos = at; // not the common shape, or cut and not carried: the full path reads it
+      }
       const base = this.#base;
       const end = session.scanner.scan(buf, pos, base);
       if (end === SCAN_ERROR) {
@@ -208,6 +282,7 @@ export class StanzaReader extends EventEmitter<StanzaReaderEvents> {
       try {
         switch (ev.type) {
           case "start":
+            session.root = ev.el;
             this.#state = "open";
             this.emit("streamStart", ev.el.attrs, ev.el);
             break;

@@ -69,6 +69,15 @@ function isNameStop(b: number): boolean {
   );
 }
 
+/**
+ * Bytes that may not appear in an element name. `!` and `?` are not XML name characters, and the
+ * parser would take one inside a tag name as the start of a comment or processing instruction and
+ * silently skip whatever follows (later stanzas included) while this guard saw the unit end.
+ */
+function isElementNameStop(b: number): boolean {
+  return isNameStop(b) || b === BANG || b === QMARK;
+}
+
 export interface ScannerLimits {
   readonly maxUnitBytes: number;
   /** Elements allowed inside one stanza, the stanza itself included. */
@@ -99,6 +108,11 @@ export class StreamScanner {
 
   get error(): CcsStreamError | undefined {
     return this.#error;
+  }
+
+  /** Between stanzas of an open stream: the next `<` starts a stanza (the reader's fast path may take it). */
+  get atStanzaBoundary(): boolean {
+    return this.#state === S_BETWEEN && this.#depth === 1;
   }
 
   /** True while a unit is open, i.e. the bytes up to the end of the buffer belong to the parser. */
@@ -168,7 +182,7 @@ export class StreamScanner {
           else if (b === GT) {
             const r = this.#open(false, i, base);
             if (r !== SCAN_MORE) return r;
-          } else if (isNameStop(b))
+          } else if (isElementNameStop(b))
             return this.#fail(new XmlSyntaxError("invalid character in element name", base + i));
           continue;
         case S_TAG_WS:
@@ -224,7 +238,7 @@ export class StreamScanner {
               const r = this.#close(i, base);
               if (r !== SCAN_MORE) return r;
             } else this.#state = S_END_WS;
-          } else if (isNameStop(b))
+          } else if (isElementNameStop(b))
             return this.#fail(new XmlSyntaxError("invalid character in end tag", base + i));
           else this.#nameLen++;
           continue;

@@ -10,7 +10,7 @@ import {
   RECEIPT_MESSAGE_ID_PREFIX,
 } from "./constants.ts";
 import { InvalidOptionError } from "./errors.ts";
-import { escapeXmlAttr, escapeXmlText } from "./escape.ts";
+import { escapeStringifiedJson, escapeXmlAttr, escapeXmlText } from "./escape.ts";
 import type {
   AckPayload,
   ControlPayload,
@@ -46,10 +46,11 @@ const GCM_CLOSE = "</gcm>";
 const GCM_OPEN_PREFIXED = `<data:gcm xmlns:data="${GCM_NAMESPACE}">`;
 const GCM_CLOSE_PREFIXED = "</data:gcm>";
 
-function gcmElement(jsonText: string, prefixed: boolean | undefined): string {
+/** `escapedText` is already XML-escaped. */
+function gcmElement(escapedText: string, prefixed: boolean | undefined): string {
   return prefixed === true
-    ? `${GCM_OPEN_PREFIXED}${escapeXmlText(jsonText)}${GCM_CLOSE_PREFIXED}`
-    : `${GCM_OPEN}${escapeXmlText(jsonText)}${GCM_CLOSE}`;
+    ? `${GCM_OPEN_PREFIXED}${escapedText}${GCM_CLOSE_PREFIXED}`
+    : `${GCM_OPEN}${escapedText}${GCM_CLOSE}`;
 }
 
 /**
@@ -57,8 +58,10 @@ function gcmElement(jsonText: string, prefixed: boolean | undefined): string {
  * A string is taken as JSON text as is (not re-validated); an object is JSON.stringify'd.
  */
 export function gcmMessageStanza(json: object | string, attrs?: StanzaAttrs): string {
-  const text = typeof json === "string" ? json : JSON.stringify(json);
-  return `<message${attrsOf(attrs)}>${gcmElement(text, attrs?.prefixed)}</message>`;
+  const escaped =
+    typeof json === "string" ? escapeXmlText(json) : escapeStringifiedJson(JSON.stringify(json));
+  if (attrs === undefined) return `<message>${GCM_OPEN}${escaped}${GCM_CLOSE}</message>`;
+  return `<message${attrsOf(attrs)}>${gcmElement(escaped, attrs.prefixed)}</message>`;
 }
 
 // ---- client (app server) -> CCS ----
@@ -184,7 +187,7 @@ export function stanzaErrorStanza(attrs: StanzaAttrs, jsonText: string, error: S
   const errorEl =
     `<error code="${escapeXmlAttr(error.code)}" type="${escapeXmlAttr(error.type)}">` +
     `<${error.condition} xmlns="${NS_STANZAS}"/>${text}</error>`;
-  return `<message${attrsOf({ ...attrs, type: "error" })}>${gcmElement(jsonText, attrs.prefixed)}${errorEl}</message>`;
+  return `<message${attrsOf({ ...attrs, type: "error" })}>${gcmElement(escapeXmlText(jsonText), attrs.prefixed)}${errorEl}</message>`;
 }
 
 // ---- stream framing ----

@@ -1,5 +1,5 @@
 /// <reference path="./vendor/xmpp-xml.d.ts" />
 /** The one place that imports @xmpp/xml, so its types are declared once for every consumer. */
-import { Element, Parser } from "@xmpp/xml";
+import { Element, Parser, unescapeXML } from "@xmpp/xml";
 
-export { Element, Parser };
+export { Element, Parser, unescapeXML };

@@ -183,6 +183,11 @@ describe("StanzaReader: faults are typed errors and stop the reader", () => {
     ["attributes without whitespace", '<message a="1"b="2"/>'],
     ["CDATA between stanzas", "<![CDATA[x]]>"],
     ["empty tag name", "< message/>"],
+    // '?' or '!' in a tag name used to send the parser into comment/PI skipping, swallowing later stanzas
+    ["'?' in an end tag name", `<message>${GCM}{}</gcm></me?sage><message id="2"/>`],
+    ["'!' in an end tag name", `<message>${GCM}{}</gcm></me!ssage><message id="2"/>`],
+    ["'?' in a start tag name", `<mes?sage/><message id="2"/>`],
+    ["'!' first in an end tag name", `<message></!message><message id="2"/>`],
   ];
   test.each(syntax)("%s", (_name, body) => {
     const c = readStream(body);

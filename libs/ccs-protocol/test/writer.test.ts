@@ -73,6 +73,54 @@ describe("escaping", () => {
   });
 });
 
+describe("escaping of stringified JSON", () => {
+  test("an object is written exactly as its JSON text would be, or refused the same way (property)", () => {
+    const odd = fc.constantFrom(
+      "&",
+      "<",
+      ">",
+      "]]>",
+      "\uFFFE",
+      "\uFFFF",
+      "\u0000",
+      "\uD800",
+      "\t",
+      "é",
+      "😀",
+    );
+    fc.assert(
+      fc.property(
+        fc.dictionary(
+          fc.string({ maxLength: 6 }),
+          fc.oneof(fc.string({ unit: "binary", maxLength: 20 }), odd),
+        ),
+        fc.boolean(),
+        (obj, prefixed) => {
+          const viaText = () => gcmMessageStanza(JSON.stringify(obj), { prefixed });
+          const viaObject = () => gcmMessageStanza(obj, { prefixed });
+          let expected: string | undefined;
+          try {
+            expected = viaText();
+          } catch (err) {
+            expect(err).toBeInstanceOf(InvalidXmlCharError);
+            expect(viaObject).toThrow(InvalidXmlCharError);
+            return;
+          }
+          expect(viaObject()).toBe(expected);
+          expect(gcmMessageStanza(obj)).toBe(gcmMessageStanza(JSON.stringify(obj)));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  test("U+FFFE/U+FFFF (which JSON.stringify leaves as is) are refused in objects too", () => {
+    expect(() => gcmMessageStanza({ a: "\uFFFE" })).toThrow(InvalidXmlCharError);
+    expect(() => downstreamStanza({ to: "x", message_id: "\uFFFF" })).toThrow(InvalidXmlCharError);
+    expect(gcmMessageStanza({ a: "<&>" })).toContain('{"a":"&lt;&amp;&gt;"}');
+  });
+});
+
 describe("stanza writers", () => {
   test("shapes", () => {
     expect(downstreamStanza({ to: "tok", message_id: "1" }, "s1")).toBe(
