@@ -234,7 +234,7 @@ async function main(): Promise<void> {
       ],
       env: {
         ...process.env,
-        NATS_SERVERS: nats.url,
+        CCS_NATS_SERVERS: nats.url,
         CCS_HOST: "127.0.0.1",
         CCS_PORT: String(ready.port),
         CCS_CA_FILE: ready.certPath,

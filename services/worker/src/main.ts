@@ -1,69 +1,18 @@
 /**
- * The worker's composition root: config, telemetry, NATS, connection slots, pipeline, signals.
- * Everything else takes its collaborators as arguments. Run: `node services/worker/src/main.ts`.
+ * The worker's composition root: config, telemetry, the worker (startWorker wires NATS, senders,
+ * connection slots, the static or coordinated assignment, the pipeline and the HTTP server), signals.
+ * Run: `node services/worker/src/main.ts`. Coordinated mode when CCS_REDIS_URLS is set.
  */
-import { readFileSync } from "node:fs";
 import { createLogger, loadTelemetryConfig, startTelemetry } from "@ccs/telemetry";
-import { credsAuthenticator } from "@nats-io/nats-core";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { StaticAssignment } from "./assignment/static-assignment.ts";
 import { ConfigError } from "./config/errors.ts";
 import { loadWorkerConfig } from "./config/load-config.ts";
 import type { WorkerConfig } from "./config/worker-config.ts";
-import { createConnectionSlot } from "./connection/index.ts";
 import { WorkerMetrics } from "./metrics.ts";
 import { otelMetricsSink } from "./metrics-otel.ts";
-import { errorFields, type Logger } from "./pipeline/logger.ts";
-import { type SlotFactory, WorkerPipeline } from "./pipeline/worker-pipeline.ts";
+import { errorFields } from "./pipeline/logger.ts";
+import { READY_MESSAGE, SERVICE_NAME, startWorker } from "./worker.ts";
 
-export const SERVICE_NAME = "ccs-worker";
-/** Logged (as `msg`) once the worker runs: process supervisors and tests wait for it. */
-export const READY_MESSAGE = "worker ready";
-
-/** The connection layer's slots for the configured CCS endpoint. */
-export function connectionSlotFactory(config: WorkerConfig, logger: Logger): SlotFactory {
-  const caPem = config.ccs.caFile === undefined ? undefined : readFileSync(config.ccs.caFile, "utf8");
-  const keys = new Map(config.senders.map((s) => [s.senderId, s.apiKey]));
-  return (grant) => {
-    const apiKey = keys.get(grant.senderId);
-    if (apiKey === undefined) throw new ConfigError([`no API key configured for sender ${grant.senderId}`]);
-    return createConnectionSlot({
-      senderId: grant.senderId,
-      apiKey,
-      slotIndex: grant.slotIndex,
-      service: {
-        host: config.ccs.host,
-        port: config.ccs.port,
-        rejectUnauthorized: config.ccs.rejectUnauthorized,
-        ...(caPem === undefined ? {} : { caPem }),
-        ...(config.ccs.servername === undefined ? {} : { servername: config.ccs.servername }),
-      },
-      domain: config.ccs.domain,
-      windowSize: config.connection.windowSize,
-      answerTimeoutMs: config.connection.answerTimeoutMs,
-      pingIntervalMs: config.connection.pingIntervalMs,
-      backoff: { initialMs: config.connection.reconnectInitialMs, maxMs: config.connection.reconnectMaxMs },
-      logger: logger.child({ component: "connection", senderId: grant.senderId, slot: grant.slotIndex }),
-    });
-  };
-}
-
-export async function connectNats(config: WorkerConfig): Promise<NatsConnection> {
-  const n = config.nats;
-  return connect({
-    servers: [...n.servers],
-    name: `${SERVICE_NAME}-${config.workerId}`,
-    maxReconnectAttempts: -1,
-    // Capturing an async stack per JetStream publish/request costs ~15 % of the worker's CPU at
-    // full rate (nats.js builds an Error per request); errors still carry their own stack.
-    noAsyncTraces: true,
-    ...(n.user === undefined ? {} : { user: n.user, pass: n.pass?.reveal() ?? "" }),
-    ...(n.token === undefined ? {} : { token: n.token.reveal() }),
-    ...(n.credsFile === undefined
-      ? {}
-      : { authenticator: credsAuthenticator(new Uint8Array(readFileSync(n.credsFile))) }),
-  });
-}
+export { connectionSlotFactory, connectNats, READY_MESSAGE, SERVICE_NAME } from "./worker.ts";
 
 export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const telemetryConfig = loadTelemetryConfig(env, SERVICE_NAME);
@@ -82,17 +31,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   const log = logger.child({ workerId: config.workerId });
   const telemetry = await startTelemetry(telemetryConfig);
   const metrics = new WorkerMetrics(telemetry.enabled ? otelMetricsSink() : undefined);
-  const nc = await connectNats(config);
-  log.info({ server: nc.getServer() }, "connected to NATS");
-
-  const pipeline = new WorkerPipeline({
-    nc,
-    config,
-    slotFactory: connectionSlotFactory(config, log),
-    assignment: new StaticAssignment(config.senders),
-    metrics,
-    logger: log,
-  });
+  const worker = await startWorker({ config, metrics, logger: log, env });
 
   const metricsTimer =
     config.metricsLogIntervalMs > 0
@@ -114,10 +53,9 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
     }, config.shutdown.forceMs);
     force.unref();
     try {
-      await pipeline.close();
+      await worker.close();
       if (metricsTimer !== undefined) clearInterval(metricsTimer);
       log.info(metrics.snapshot(), "final metrics");
-      await nc.drain();
       await telemetry.shutdown();
     } catch (err) {
       log.error(errorFields(err), "shutdown error");
@@ -131,12 +69,18 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<void> 
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
 
-  await pipeline.start();
   log.info(
-    { senders: config.senders.map((s) => ({ senderId: s.senderId, connections: s.connections })) },
+    {
+      mode: config.mode,
+      httpPort: worker.httpPort,
+      statusUrl: worker.statusUrl,
+      senders: config.senders.map((s) => ({ senderId: s.senderId, connections: s.connections })),
+      ...(config.sendersFile === undefined ? {} : { sendersFile: config.sendersFile }),
+      ...(config.mode === "coordinated" ? { capacity: config.cluster.capacity } : {}),
+    },
     READY_MESSAGE,
   );
-  await nc.closed();
+  await worker.nats.closed();
 }
 
 if (import.meta.main) {

@@ -18,6 +18,12 @@ export const Metric = {
   UpstreamAcked: "upstream_acked",
   UpstreamPersistErrors: "upstream_persist_errors",
   UpstreamAckDropped: "upstream_ack_dropped",
+  /** Coordinated mode: a fetch, send or upstream refused because the slot's lease ran out. */
+  Fenced: "fenced",
+  UpstreamFenced: "upstream_fenced",
+  /** Coordinated mode: slots acquired and lost (label: loss reason). */
+  SlotsAcquired: "slots_acquired",
+  SlotsLost: "slots_lost",
 } as const;
 export type Metric = (typeof Metric)[keyof typeof Metric];
 

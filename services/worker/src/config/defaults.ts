@@ -48,3 +48,22 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 64 * 1024;
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 export const DEFAULT_SHUTDOWN_FORCE_MS = 20_000;
 export const DEFAULT_METRICS_LOG_INTERVAL_MS = 60_000;
+
+/** Coordinated mode (CCS_REDIS_URLS set): must match the coordinator's. */
+export const DEFAULT_REDIS_KEY_PREFIX = "ccs:";
+/** Most connections (slots) this worker holds in coordinated mode. */
+export const DEFAULT_WORKER_CAPACITY = 16;
+/** Heartbeat TTL of the worker's registration; must match the coordinator's CCS_WORKER_TTL_MS. */
+export const DEFAULT_WORKER_TTL_MS = 10_000;
+/** TTL of a slot's Redis lock (renewed at a third of it). */
+export const DEFAULT_SLOT_LEASE_TTL_MS = 15_000;
+/** How often each owned slot's health (state, pending, drains) is reported to the coordinator. */
+export const DEFAULT_HEALTH_REPORT_INTERVAL_MS = 2_000;
+/** Consecutive failed replacement attempts after which a slot reports `cannotReplace`. */
+export const DEFAULT_REPLACEMENT_FAILURE_LIMIT = 3;
+/** Senders file re-read period (besides fs.watch), as the coordinator's. */
+export const DEFAULT_SENDERS_RELOAD_INTERVAL_MS = 10_000;
+
+/** The worker's own HTTP server: /healthz, /readyz, /status. Port 0 picks a free one. */
+export const DEFAULT_HTTP_HOST = "0.0.0.0";
+export const DEFAULT_HTTP_PORT = 8091;

@@ -13,7 +13,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 export const ENV = {
   configFile: "CCS_WORKER_CONFIG",
   workerId: "CCS_WORKER_ID",
-  natsServers: "NATS_SERVERS",
+  natsServers: "CCS_NATS_SERVERS",
   natsUser: "NATS_USER",
   natsPass: "NATS_PASS",
   natsToken: "NATS_TOKEN",
@@ -25,6 +25,14 @@ export const ENV = {
   ccsTlsVerify: "CCS_TLS_VERIFY",
   ccsServername: "CCS_SERVERNAME",
   senders: "CCS_SENDERS",
+  sendersFile: "CCS_SENDERS_FILE",
+  redisUrls: "CCS_REDIS_URLS",
+  redisKeyPrefix: "CCS_REDIS_KEY_PREFIX",
+  workerCapacity: "CCS_WORKER_CAPACITY",
+  workerTtlMs: "CCS_WORKER_TTL_MS",
+  slotLeaseTtlMs: "CCS_SLOT_LEASE_TTL_MS",
+  httpHost: "CCS_WORKER_HTTP_HOST",
+  httpPort: "CCS_WORKER_HTTP_PORT",
   windowSize: "CCS_WINDOW_SIZE",
   answerTimeoutMs: "CCS_ANSWER_TIMEOUT_MS",
   streamReplicas: "CCS_STREAM_REPLICAS",
@@ -138,6 +146,28 @@ export function overlayEnv(file: WorkerConfigInput, env: Env, problems: string[]
       ...file.shutdown,
       ...defined({ graceMs: int(ENV.shutdownGraceMs), forceMs: int(ENV.shutdownForceMs) }),
     },
-    ...defined({ senders: json(ENV.senders) as WorkerConfigInput["senders"] }),
+    ...defined({
+      senders: sendersList(json(ENV.senders)) as WorkerConfigInput["senders"],
+      sendersFile: str(ENV.sendersFile),
+    }),
+    cluster: {
+      ...file.cluster,
+      ...defined({
+        redisUrls: str(ENV.redisUrls),
+        keyPrefix: str(ENV.redisKeyPrefix),
+        capacity: int(ENV.workerCapacity),
+        workerTtlMs: int(ENV.workerTtlMs),
+        slotLeaseTtlMs: int(ENV.slotLeaseTtlMs),
+      }),
+    },
+    http: { ...file.http, ...defined({ host: str(ENV.httpHost), port: int(ENV.httpPort) }) },
   };
+}
+
+/** CCS_SENDERS takes the coordinator's shape (`{ "senders": [...] }`) or a bare array. */
+function sendersList(value: unknown): unknown {
+  if (typeof value === "object" && value !== null && !Array.isArray(value) && "senders" in value) {
+    return (value as { senders: unknown }).senders;
+  }
+  return value;
 }

@@ -11,6 +11,7 @@ import { ConfigError } from "./errors.ts";
 import { Secret } from "./secret.ts";
 import type {
   BackoffInput,
+  ClusterConfig,
   SenderConfig,
   StorageType,
   StreamConfig,
@@ -247,6 +248,14 @@ export function parseWorkerConfig(input: WorkerConfigInput, context: ParseContex
   );
 
   const senders = parseSenders(p, input.senders, env, readFile);
+  const sendersFile = p.optStr("sendersFile", input.sendersFile);
+  const cluster = parseCluster(p, input.cluster ?? {});
+  const httpIn = input.http ?? {};
+  const http = {
+    host: p.str("http.host", httpIn.host, D.DEFAULT_HTTP_HOST),
+    port: p.int("http.port", httpIn.port, D.DEFAULT_HTTP_PORT, 0, 65535),
+  };
+  const mode = cluster.redisUrls.length > 0 ? "coordinated" : "static";
   const totalWindows = senders.reduce((n, s) => Math.max(n, s.connections), 0) * connection.windowSize;
   if (senders.length > 0 && consumer.maxAckPending < totalWindows) {
     p.add(
@@ -258,12 +267,16 @@ export function parseWorkerConfig(input: WorkerConfigInput, context: ParseContex
   if (p.list.length > 0) throw new ConfigError(p.list);
   return deepFreeze({
     workerId,
+    mode,
     nats,
     subjectPrefix,
     streams,
     consumer,
     ccs,
     senders,
+    ...(sendersFile === undefined ? {} : { sendersFile }),
+    cluster,
+    http,
     connection,
     fetch,
     retry,
@@ -295,6 +308,50 @@ function parseNats(p: Problems, input: NonNullable<WorkerConfigInput["nats"]>): 
     ...(pass === undefined ? {} : { pass: new Secret(pass) }),
     ...(token === undefined ? {} : { token: new Secret(token) }),
     ...(credsFile === undefined ? {} : { credsFile }),
+  };
+}
+
+const REDIS_URL_RE = /^rediss?:\/\/\S+$/;
+
+function parseCluster(p: Problems, input: NonNullable<WorkerConfigInput["cluster"]>): ClusterConfig {
+  let redisUrls: string[] = [];
+  if (input.redisUrls !== undefined) {
+    const list = typeof input.redisUrls === "string" ? input.redisUrls.split(",") : [...input.redisUrls];
+    redisUrls = list.map((s) => (typeof s === "string" ? s.trim() : "")).filter((s) => s.length > 0);
+    const bad = redisUrls.filter((u) => !REDIS_URL_RE.test(u));
+    if (bad.length > 0)
+      p.add("cluster.redisUrls", `must be redis:// or rediss:// URLs, got ${describe(bad[0])}`);
+    if (redisUrls.length % 2 === 0 && redisUrls.length > 0) {
+      p.add("cluster.redisUrls", `needs an odd number of independent Redis nodes, got ${redisUrls.length}`);
+    }
+  }
+  const slotLeaseTtlMs = p.int(
+    "cluster.slotLeaseTtlMs",
+    input.slotLeaseTtlMs,
+    D.DEFAULT_SLOT_LEASE_TTL_MS,
+    2_000,
+    600_000,
+  );
+  return {
+    redisUrls,
+    keyPrefix: p.str("cluster.keyPrefix", input.keyPrefix, D.DEFAULT_REDIS_KEY_PREFIX),
+    capacity: p.int("cluster.capacity", input.capacity, D.DEFAULT_WORKER_CAPACITY, 1, 10_000),
+    workerTtlMs: p.int("cluster.workerTtlMs", input.workerTtlMs, D.DEFAULT_WORKER_TTL_MS, 300, 600_000),
+    slotLeaseTtlMs,
+    healthReportIntervalMs: p.int(
+      "cluster.healthReportIntervalMs",
+      input.healthReportIntervalMs,
+      D.DEFAULT_HEALTH_REPORT_INTERVAL_MS,
+      100,
+      60_000,
+    ),
+    replacementFailureLimit: p.int(
+      "cluster.replacementFailureLimit",
+      input.replacementFailureLimit,
+      D.DEFAULT_REPLACEMENT_FAILURE_LIMIT,
+      1,
+      1000,
+    ),
   };
 }
 

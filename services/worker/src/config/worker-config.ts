@@ -66,6 +66,22 @@ export interface WorkerConfigInput {
     readonly domain?: string;
   };
   readonly senders?: readonly SenderInput[];
+  /**
+   * Senders file in the coordinator's format (`{ "senders": [...] }`), read with @ccs/cluster's
+   * SendersSource (hot reload); merged with `senders`.
+   */
+  readonly sendersFile?: string;
+  /** Coordinated mode: set `redisUrls` and slots come from the coordinator. */
+  readonly cluster?: {
+    readonly redisUrls?: string | readonly string[];
+    readonly keyPrefix?: string;
+    readonly capacity?: number;
+    readonly workerTtlMs?: number;
+    readonly slotLeaseTtlMs?: number;
+    readonly healthReportIntervalMs?: number;
+    readonly replacementFailureLimit?: number;
+  };
+  readonly http?: { readonly host?: string; readonly port?: number };
   readonly connection?: {
     readonly windowSize?: number;
     readonly answerTimeoutMs?: number;
@@ -113,8 +129,23 @@ export interface NatsConfig {
   readonly credsFile?: string;
 }
 
+/** `static`: every configured sender's connections; `coordinated`: slots granted by the coordinator. */
+export type WorkerMode = "static" | "coordinated";
+
+export interface ClusterConfig {
+  /** Empty in static mode. */
+  readonly redisUrls: readonly string[];
+  readonly keyPrefix: string;
+  readonly capacity: number;
+  readonly workerTtlMs: number;
+  readonly slotLeaseTtlMs: number;
+  readonly healthReportIntervalMs: number;
+  readonly replacementFailureLimit: number;
+}
+
 export interface WorkerConfig {
   readonly workerId: string;
+  readonly mode: WorkerMode;
   readonly nats: NatsConfig;
   readonly subjectPrefix: string;
   readonly streams: {
@@ -137,6 +168,9 @@ export interface WorkerConfig {
     readonly domain: string;
   };
   readonly senders: readonly SenderConfig[];
+  readonly sendersFile?: string;
+  readonly cluster: ClusterConfig;
+  readonly http: { readonly host: string; readonly port: number };
   readonly connection: {
     readonly windowSize: number;
     readonly answerTimeoutMs: number;

@@ -71,6 +71,9 @@ export interface Outcome {
   readonly latency_ms: number;
   readonly connection_id?: string;
   readonly worker_id: string;
+  /** Coordinated mode: the cluster slot (`<senderId>:<index>`) and its owner's fencing token. */
+  readonly slot?: string;
+  readonly fencing_token?: number;
 }
 
 /** Headers every outcome message carries (besides Nats-Msg-Id = `<senderId>:<message_id>`). */
@@ -79,6 +82,9 @@ export const OutcomeHeader = {
   MessageId: "Ccs-Message-Id",
   Code: "Ccs-Code",
   TokenAction: "Ccs-Token-Action",
+  /** Coordinated mode: the owner's fencing token and the cluster slot the message went through. */
+  FencingToken: "Ccs-Fencing-Token",
+  Slot: "Ccs-Slot",
 } as const;
 
 /** What ended the message, before the common fields are added. */
@@ -106,6 +112,8 @@ export interface OutcomeContext {
   readonly completedAtMs: number;
   readonly connectionId?: string;
   readonly workerId: string;
+  /** Coordinated mode: the slot's fence when the message was fetched or sent. */
+  readonly fence?: { readonly slot: string; readonly token: number };
 }
 
 export function buildOutcome(verdict: Verdict, ctx: OutcomeContext): Outcome {
@@ -153,6 +161,10 @@ export function buildOutcome(verdict: Verdict, ctx: OutcomeContext): Outcome {
   o.latency_ms = Math.max(0, ctx.completedAtMs - ctx.publishedAtMs);
   if (ctx.connectionId !== undefined) o.connection_id = ctx.connectionId;
   o.worker_id = ctx.workerId;
+  if (ctx.fence !== undefined) {
+    o.slot = ctx.fence.slot;
+    o.fencing_token = ctx.fence.token;
+  }
   return o as Outcome;
 }
 
@@ -164,6 +176,10 @@ export function outcomeHeaders(outcome: Outcome): Array<[string, string]> {
   ];
   if (outcome.code !== undefined) headers.push([OutcomeHeader.Code, outcome.code]);
   if (outcome.token_action !== undefined) headers.push([OutcomeHeader.TokenAction, outcome.token_action]);
+  if (outcome.fencing_token !== undefined) {
+    headers.push([OutcomeHeader.FencingToken, String(outcome.fencing_token)]);
+  }
+  if (outcome.slot !== undefined) headers.push([OutcomeHeader.Slot, outcome.slot]);
   return headers;
 }
 

@@ -10,9 +10,13 @@
  *   JetStream message acked; retry -> same lane / another lane / any lane after a delay
  *   (keeping the message alive with working()); lost too often -> handed back (nak).
  * - stop: no more pulls, unsent work handed back at once, sends in flight finish within the grace.
+ * - Coordinated mode: a slot comes with a SlotFence; every pull and send on its lanes checks it first
+ *   (local, monotonic clock). A lane whose fence is no longer valid stops at once; what it held goes
+ *   to the other lanes, or back to JetStream when none is left. Outcomes carry the fence.
  */
 import type { DownstreamRequest } from "@ccs/ccs-protocol";
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
+import type { SlotFence } from "../assignment/assignment-source.ts";
 import type {
   CcsConnection,
   ConnectionEvents,
@@ -88,6 +92,8 @@ interface WorkItem extends Held {
   readonly retries: Partial<Record<RetryReason, number>>;
   firstSentAt?: number;
   connectionId?: string;
+  /** Fence of the lane that fetched or last sent it (coordinated mode). */
+  fence?: SlotFence;
   /** Same-connection retry target. */
   pinned?: Lane;
   /** Connection the next send must avoid (draining / lost). */
@@ -99,6 +105,8 @@ interface WorkItem extends Held {
 interface Lane {
   readonly conn: CcsConnection;
   readonly slot: ConnectionSlot;
+  /** Coordinated mode: the slot's ownership; checked before every pull and send. */
+  readonly fence: SlotFence | undefined;
   readonly feed: PullFeed;
   /** Pinned items (same-connection retries) ready to go on this lane. */
   readonly ready: WorkItem[];
@@ -119,7 +127,7 @@ export class SenderDispatcher {
   readonly #now: () => number;
   readonly #random: () => number;
   readonly #lanes = new Map<string, Lane>();
-  readonly #slots = new Map<ConnectionSlot, (c: CcsConnection) => void>();
+  readonly #slots = new Map<ConnectionSlot, { listener: (c: CcsConnection) => void; fence?: SlotFence }>();
   /** Every JetStream message this dispatcher holds (not yet acked or handed back). */
   readonly #held = new Set<Held>();
   /** Stream sequences held: a redelivery of one (ack_wait passed while we held it) is ignored. */
@@ -172,29 +180,66 @@ export class SenderDispatcher {
 
   // ---- slots and lanes -------------------------------------------------------------------------
 
-  addSlot(slot: ConnectionSlot): void {
+  /** Sends through the slot's online connections; with a `fence`, only while it is valid. */
+  addSlot(slot: ConnectionSlot, fence?: SlotFence): void {
     if (this.#state !== "running") throw new IllegalStateError(`addSlot while ${this.#state}`);
     if (this.#slots.has(slot)) return;
-    const onConnection = (conn: CcsConnection): void => this.#addLane(slot, conn);
-    this.#slots.set(slot, onConnection);
+    const onConnection = (conn: CcsConnection): void => this.#addLane(slot, conn, fence);
+    this.#slots.set(
+      slot,
+      fence === undefined ? { listener: onConnection } : { listener: onConnection, fence },
+    );
     slot.on("connection", onConnection);
-    for (const conn of slot.connections()) if (conn.state === "online") this.#addLane(slot, conn);
+    for (const conn of slot.connections()) if (conn.state === "online") this.#addLane(slot, conn, fence);
   }
 
-  /** Stops using the slot's connections for new sends (its sends in flight still settle). */
+  /**
+   * Stops using the slot's connections for new sends and pulls (its sends in flight still settle).
+   * A fenced slot (revoked by the coordinator) also hands its unsent work back to JetStream when no
+   * other lane of the sender is left to take it.
+   */
   removeSlot(slot: ConnectionSlot): void {
-    const listener = this.#slots.get(slot);
-    if (listener === undefined) return;
-    slot.off("connection", listener);
+    const entry = this.#slots.get(slot);
+    if (entry === undefined) return;
+    slot.off("connection", entry.listener);
     this.#slots.delete(slot);
     for (const lane of [...this.#lanes.values()]) if (lane.slot === slot) this.#retireLane(lane);
+    if (entry.fence !== undefined) this.#handBackIfNoLane();
   }
 
-  #addLane(slot: ConnectionSlot, conn: CcsConnection): void {
+  #activeLanes(): number {
+    let n = 0;
+    for (const lane of this.#lanes.values()) if (lane.active) n++;
+    return n;
+  }
+
+  /** Unsent work nobody here can send (no active lane left): back to JetStream at once. */
+  #handBackIfNoLane(): void {
+    if (this.#activeLanes() > 0) return;
+    for (const item of this.#anyQueue.splice(0)) this.#handBack(item);
+  }
+
+  /** False (and the lane retired) once the lane's fence is no longer valid. */
+  #fenceHolds(lane: Lane): boolean {
+    if (lane.fence === undefined || lane.fence.isValid()) return true;
+    if (lane.active) {
+      this.#o.metrics.inc(Metric.Fenced);
+      this.#log.warn(
+        { connectionId: lane.conn.id, slot: lane.fence.slot, fencingToken: lane.fence.token },
+        "slot lease no longer valid: connection stops fetching and sending",
+      );
+      this.#retireLane(lane);
+      this.#handBackIfNoLane();
+    }
+    return false;
+  }
+
+  #addLane(slot: ConnectionSlot, conn: CcsConnection, fence: SlotFence | undefined): void {
     if (this.#lanes.has(conn.id) || conn.state === "closed") return;
     const lane: Lane = {
       conn,
       slot,
+      fence,
       feed: new PullFeed(
         this.#o.consumer,
         {
@@ -215,7 +260,10 @@ export class SenderDispatcher {
           if (state === "draining" || state === "closed") this.#retireLane(lane);
           if (state === "closed") this.#dropLane(lane);
         },
-        upstream: (delivery) => this.#o.upstream.accept(delivery),
+        upstream: (delivery) =>
+          lane.fence === undefined
+            ? this.#o.upstream.accept(delivery)
+            : this.#o.upstream.accept(delivery, lane.fence),
       },
     };
     this.#lanes.set(conn.id, lane);
@@ -259,6 +307,14 @@ export class SenderDispatcher {
       this.#o.metrics.inc(Metric.HandedBack);
       return;
     }
+    if (!lane.active && lane.fence !== undefined && this.#activeLanes() === 0) {
+      // A pull of a revoked (or fenced) slot delivered after the fact, and no lane is left here.
+      // Delayed past the pull's lifetime, so the redelivery goes to the new owner's pulls, not
+      // back to this stale one in a loop (which would burn the message's delivery count).
+      msg.nak(this.#o.fetch.expiresMs);
+      this.#o.metrics.inc(Metric.HandedBack);
+      return;
+    }
     if (this.#heldSeqs.has(msg.seq)) {
       // Still ours: the ack of the first delivery settles it (JetStream acks by stream sequence).
       this.#log.warn(
@@ -290,6 +346,7 @@ export class SenderDispatcher {
         retries: 0,
         deliveries: msg.info.deliveryCount,
         publishedAtMs,
+        ...(lane.fence === undefined ? {} : { fence: lane.fence }),
       });
       return;
     }
@@ -306,6 +363,7 @@ export class SenderDispatcher {
       attempts: 0,
       retries: {},
       queuedAt: now,
+      ...(lane.fence === undefined ? {} : { fence: lane.fence }),
     };
     this.#held.add(item);
     this.#heldSeqs.add(msg.seq);
@@ -331,7 +389,7 @@ export class SenderDispatcher {
 
   #pump(lane: Lane): void {
     if (!lane.active || this.#state !== "running") return;
-    while (lane.conn.room() > 0) {
+    while (lane.active && lane.conn.room() > 0) {
       const item = lane.ready.shift() ?? this.#takeAny(lane);
       if (item === undefined) break;
       this.#send(lane, item);
@@ -354,6 +412,7 @@ export class SenderDispatcher {
 
   #maybePull(lane: Lane): void {
     if (!lane.active || this.#state !== "running" || lane.conn.state !== "online") return;
+    if (!this.#fenceHolds(lane)) return;
     if (lane.feed.requests >= MAX_PULLS_PER_LANE) return;
     // This lane's room, minus what it was promised (open pulls) and what waits for it (pinned).
     const laneFree = lane.conn.room() - lane.feed.outstanding - lane.pinnedUnsent;
@@ -370,6 +429,13 @@ export class SenderDispatcher {
   }
 
   #send(lane: Lane, item: WorkItem): void {
+    if (!this.#fenceHolds(lane)) {
+      // Not sent: another lane (or, with none left, JetStream) takes it.
+      this.#unpin(item);
+      if (this.#activeLanes() === 0) this.#handBack(item);
+      else this.#enqueue(item);
+      return;
+    }
     const now = this.#now();
     // "Retry at a slower rate to that device": after a rate NACK, nothing goes to that device
     // until its cool-down ends (the message waits, still counted as unsent).
@@ -392,6 +458,7 @@ export class SenderDispatcher {
     item.attempts++;
     item.firstSentAt ??= now;
     item.connectionId = lane.conn.id;
+    if (lane.fence !== undefined) item.fence = lane.fence;
     item.avoid = undefined;
     this.#sending++;
     this.#o.metrics.inc(Metric.Sent);
@@ -532,6 +599,7 @@ export class SenderDispatcher {
       publishedAtMs: item.publishedAtMs,
       ...(item.firstSentAt === undefined ? {} : { firstSentAtMs: item.firstSentAt }),
       ...(item.connectionId === undefined ? {} : { connectionId: item.connectionId }),
+      ...(item.fence === undefined ? {} : { fence: item.fence }),
     });
   }
 
@@ -547,6 +615,7 @@ export class SenderDispatcher {
       publishedAtMs: number;
       firstSentAtMs?: number;
       connectionId?: string;
+      fence?: SlotFence;
     },
   ): void {
     held.state = "publishing";
@@ -565,8 +634,10 @@ export class SenderDispatcher {
         m.inc(Metric.Expired);
         break;
     }
+    const { fence, ...rest } = ctx;
     const outcome = buildOutcome(verdict, {
-      ...ctx,
+      ...rest,
+      ...(fence === undefined ? {} : { fence: { slot: fence.slot, token: fence.token } }),
       senderId: this.senderId,
       completedAtMs: this.#now(),
       workerId: this.#o.workerId,

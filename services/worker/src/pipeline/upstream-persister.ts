@@ -5,6 +5,7 @@
  */
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
+import type { SlotFence } from "../assignment/assignment-source.ts";
 import type { UpstreamDelivery } from "../connection/contract.ts";
 import { Metric, type WorkerMetrics } from "../metrics.ts";
 import { errorFields, type Logger } from "./logger.ts";
@@ -22,6 +23,9 @@ export const UpstreamHeader = {
   Category: "Ccs-Category",
   ReceivedAt: "Ccs-Received-At",
   WorkerId: "Ccs-Worker-Id",
+  /** Coordinated mode: the owner's fencing token and the cluster slot of the connection. */
+  FencingToken: "Ccs-Fencing-Token",
+  Slot: "Ccs-Slot",
 } as const;
 
 export interface UpstreamPersisterOptions {
@@ -51,15 +55,27 @@ export class UpstreamPersister {
     this.#o = options;
   }
 
-  /** Fire and forget from the connection's `upstream` event; settles on its own. */
-  accept(delivery: UpstreamDelivery): void {
-    const p = this.persist(delivery).finally(() => this.#inFlight.delete(p));
+  /**
+   * Fire and forget from the connection's `upstream` event; settles on its own. With a `fence`
+   * (coordinated mode) nothing is persisted or ACKed once the slot's lease is no longer valid:
+   * CCS redelivers the message on a connection of the slot's new owner.
+   */
+  accept(delivery: UpstreamDelivery, fence?: SlotFence): void {
+    const p = this.persist(delivery, fence).finally(() => this.#inFlight.delete(p));
     this.#inFlight.add(p);
   }
 
   /** Persists, then ACKs to CCS. Resolves when done (never rejects). */
-  async persist(delivery: UpstreamDelivery): Promise<void> {
+  async persist(delivery: UpstreamDelivery, fence?: SlotFence): Promise<void> {
     const { js, subjectFor, metrics, logger } = this.#o;
+    if (fence !== undefined && !fence.isValid()) {
+      metrics.inc(Metric.UpstreamFenced, delivery.kind);
+      logger.warn(
+        { senderId: delivery.senderId, slot: fence.slot, fencingToken: fence.token },
+        "upstream message on a slot this worker no longer owns: not persisted, not ACKed",
+      );
+      return;
+    }
     const attempts = this.#o.attempts ?? DEFAULT_UPSTREAM_PUBLISH_ATTEMPTS;
     const h = headers();
     h.set(UpstreamHeader.Kind, delivery.kind);
@@ -70,8 +86,13 @@ export class UpstreamPersister {
     if (delivery.category !== undefined) h.set(UpstreamHeader.Category, delivery.category);
     h.set(UpstreamHeader.ReceivedAt, new Date(delivery.receivedAt).toISOString());
     h.set(UpstreamHeader.WorkerId, this.#o.workerId);
+    if (fence !== undefined) {
+      h.set(UpstreamHeader.FencingToken, String(fence.token));
+      h.set(UpstreamHeader.Slot, fence.slot);
+    }
     const msgID = upstreamMsgId(delivery);
     for (let attempt = 1; attempt <= attempts && !this.#closed; attempt++) {
+      if (fence !== undefined && !fence.isValid()) break;
       try {
         await js.publish(subjectFor(delivery.senderId), delivery.payloadJson, { msgID, headers: h });
         metrics.inc(Metric.UpstreamPersisted, delivery.kind);

@@ -107,6 +107,11 @@ export class WorkerPipeline {
     return this.#dispatchers.get(senderId);
   }
 
+  /** The slots running now with their grants (status pages). */
+  slots(): readonly { readonly grant: SlotGrant; readonly slot: ConnectionSlot }[] {
+    return [...this.#slots.values()].map(({ grant, slot }) => ({ grant, slot }));
+  }
+
   /** Resolves once every grant received so far has its slot started. */
   async settled(): Promise<void> {
     while (this.#pendingGrants.size > 0) await Promise.allSettled([...this.#pendingGrants]);
@@ -125,14 +130,19 @@ export class WorkerPipeline {
     if (this.#slots.has(key)) return;
     const dispatcher = await this.#dispatcherFor(grant.senderId);
     if (this.#state !== "running" || this.#slots.has(key)) return;
+    // Lost while the dispatcher was being set up (its revoke found nothing to stop).
+    if (grant.fence !== undefined && !grant.fence.isValid()) return;
     const slot = this.#o.slotFactory(grant);
     this.#slots.set(key, { grant, slot, dispatcher });
-    dispatcher.addSlot(slot);
+    dispatcher.addSlot(slot, grant.fence);
     slot.on("authFailed", (error, nextAttemptInMs) =>
       this.#log.error({ ...errorFields(error), ...grant, nextAttemptInMs }, "CCS authentication refused"),
     );
     slot.start();
-    this.#log.info({ ...grant }, "slot started");
+    this.#log.info(
+      { senderId: grant.senderId, slotIndex: grant.slotIndex, fencingToken: grant.fence?.token },
+      "slot started",
+    );
   }
 
   async #revoke(grant: SlotGrant): Promise<void> {
@@ -142,7 +152,7 @@ export class WorkerPipeline {
     this.#slots.delete(key);
     entry.dispatcher.removeSlot(entry.slot);
     await entry.slot.close(this.#o.config.shutdown.graceMs);
-    this.#log.info({ ...grant }, "slot revoked");
+    this.#log.info({ senderId: grant.senderId, slotIndex: grant.slotIndex }, "slot revoked");
   }
 
   #dispatcherFor(senderId: string): Promise<SenderDispatcher> {

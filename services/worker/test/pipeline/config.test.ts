@@ -107,7 +107,7 @@ describe("worker config", () => {
 
   it("loads env over the JSON file", () => {
     const c = loadWorkerConfig({
-      NATS_SERVERS: "nats://a:4222, nats://b:4222",
+      CCS_NATS_SERVERS: "nats://a:4222, nats://b:4222",
       CCS_SUBJECT_PREFIX: "push",
       CCS_PORT: "5236",
       CCS_TLS_VERIFY: "false",

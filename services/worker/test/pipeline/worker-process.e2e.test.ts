@@ -78,7 +78,7 @@ function startWorker(
     cwd: ROOT,
     env: {
       ...process.env,
-      NATS_SERVERS: nats.url,
+      CCS_NATS_SERVERS: nats.url,
       CCS_SUBJECT_PREFIX: prefix,
       CCS_WORKER_CONFIG: "",
       CCS_HOST: "127.0.0.1",

@@ -1,0 +1,78 @@
+// `npm run watch [-- --sender ID]`: prints outcomes (`ccs.out.*`), upstream messages (`ccs.up.*.>`) and
+// delivery receipts (`ccs.receipt.*`) as they are published — core NATS subscriptions, nothing is
+// consumed or acknowledged. Ctrl-C stops. `--json` prints one raw JSON line per message instead.
+import { connect, type Msg } from "@nats-io/transport-node";
+import { natsServers, parseCli, subjectPrefix } from "./cli-args.ts";
+
+const USAGE = "usage: npm run watch [-- --sender ID] [--json] [--nats URL] [--prefix ccs]";
+const args = parseCli(
+  {
+    sender: { type: "string" },
+    json: { type: "boolean" },
+    nats: { type: "string" },
+    prefix: { type: "string" },
+    help: { type: "boolean" },
+  },
+  USAGE,
+);
+if (args.help === true) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const prefix = subjectPrefix(args.prefix);
+const sender = args.sender ?? "*";
+const nc = await connect({ servers: natsServers(args.nats), name: "ccs-watch" });
+
+type Kind = "outcome" | "upstream" | "receipt";
+
+function describe(kind: Kind, msg: Msg): string {
+  const h = (name: string): string | undefined => msg.headers?.get(name) || undefined;
+  const time = new Date().toISOString().slice(11, 23);
+  if (kind === "outcome") {
+    const o = msg.json<Record<string, unknown>>();
+    const extra = [
+      o.code === undefined ? "" : ` code=${String(o.code)}`,
+      o.token_action === undefined ? "" : ` token_action=${String(o.token_action)}`,
+      o.fencing_token === undefined ? "" : ` slot=${String(o.slot)} fencing_token=${String(o.fencing_token)}`,
+    ].join("");
+    return `${time} outcome  sender=${String(o.sender_id)} id=${String(o.message_id)} status=${String(o.status)}${extra} latency=${String(o.latency_ms)}ms worker=${String(o.worker_id)}`;
+  }
+  const body = msg.string();
+  return `${time} ${kind.padEnd(8)} sender=${h("Ccs-Sender-Id") ?? "?"} from=${h("Ccs-From") ?? "?"} id=${h("Ccs-Message-Id") ?? "?"}${kind === "upstream" ? ` category=${h("Ccs-Category") ?? "_"}` : ""} ${body}`;
+}
+
+function watch(subject: string, kind: Kind): void {
+  nc.subscribe(subject, {
+    callback: (err, msg) => {
+      if (err !== null) {
+        process.stderr.write(`${subject}: ${err.message}\n`);
+        return;
+      }
+      if (args.json === true) {
+        let body: unknown;
+        try {
+          body = msg.json();
+        } catch {
+          body = msg.string();
+        }
+        process.stdout.write(`${JSON.stringify({ kind, subject: msg.subject, body })}\n`);
+      } else {
+        process.stdout.write(`${describe(kind, msg)}\n`);
+      }
+    },
+  });
+}
+
+watch(`${prefix}.out.${sender}`, "outcome");
+watch(`${prefix}.up.${sender}.>`, "upstream");
+watch(`${prefix}.receipt.${sender}`, "receipt");
+await nc.flush();
+process.stderr.write(
+  `watching ${prefix}.out.${sender}, ${prefix}.up.${sender}.>, ${prefix}.receipt.${sender} on ${nc.getServer()} (Ctrl-C to stop)\n`,
+);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    void nc.drain().then(() => process.exit(0));
+  });
+}
+await nc.closed();

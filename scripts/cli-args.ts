@@ -1,0 +1,36 @@
+// Tiny argument parsing shared by scripts/ccs-send.ts and scripts/ccs-watch.ts (node:util parseArgs).
+import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
+
+export const DEFAULT_SENDER_ID = "123456789012";
+
+/** NATS servers of the local cluster (or CCS_NATS_SERVERS), comma-separated. */
+export function natsServers(flag: string | undefined): string[] {
+  const raw = flag ?? process.env.CCS_NATS_SERVERS ?? "nats://127.0.0.1:4222";
+  return raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+export function subjectPrefix(flag: string | undefined): string {
+  return flag ?? process.env.CCS_SUBJECT_PREFIX ?? "ccs";
+}
+
+export function parseCli<T extends ParseArgsOptionsConfig>(options: T, usage: string) {
+  try {
+    return parseArgs({ options, allowPositionals: false, strict: true }).values;
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${usage}\n`);
+    process.exit(2);
+  }
+}
+
+export function positiveInt(name: string, raw: string | undefined, fallback: number, usage: string): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    process.stderr.write(`--${name} must be a positive integer, got ${JSON.stringify(raw)}\n${usage}\n`);
+    process.exit(2);
+  }
+  return n;
+}
