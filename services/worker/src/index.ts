@@ -16,7 +16,7 @@ export { CapacityError, PrepareAbortedError } from "./assignment/prepared-slots.
 export type { StaticSender } from "./assignment/static-assignment.ts";
 export { StaticAssignment } from "./assignment/static-assignment.ts";
 export { ConfigError } from "./config/errors.ts";
-export { ENV, loadWorkerConfig } from "./config/load-config.ts";
+export { ENV as WorkerEnv, loadWorkerConfig } from "./config/load-config.ts";
 export type { ParseContext } from "./config/parse-config.ts";
 export { parseWorkerConfig } from "./config/parse-config.ts";
 export type {
