@@ -2,7 +2,7 @@
 // One CCS connection: @xmpp/client sets up the stream (direct TLS, SASL PLAIN, bind, session); after
 // that the hot path bypasses its per-stanza middleware: stanza strings are batched straight onto the
 // TLS socket and incoming elements are handled here, at element level.
-import { EventEmitter } from "node:events";
+import { EventEmitter, once } from "node:events";
 import { StringDecoder } from "node:string_decoder";
 import type { TLSSocket } from "node:tls";
 import { type DownstreamRequest, StanzaBatchWriter } from "@ccs/ccs-protocol";
@@ -214,7 +214,7 @@ export class XmppCcsConnection implements CcsConnection {
       connectTimeoutMs,
     );
     const setUp = (async () => {
-      await xmpp.start();
+      await this.#startStream(xmpp);
       // CCS offers the (RFC 3921) session feature and real clients establish it; skip it if not offered.
       if (this.#sessionOffered) {
         await xmpp.iqCaller.set(xml("session", { xmlns: NS_SESSION }), undefined, connectTimeoutMs);
@@ -232,6 +232,22 @@ export class XmppCcsConnection implements CcsConnection {
       clock.clearTimeout(timer);
     }
     this.#goOnline();
+  }
+
+  /**
+   * xmpp.start() (connect, open the stream, wait for "online") without its dangling promise. start()
+   * creates its "online" promise — which rejects on any "error" event — and only then awaits open().
+   * open() registers for the server's stream header after its header write's callback, which on a fast
+   * server can come after the header was already read; open() then waits on until an "error" (e.g. the
+   * SASLError of a refused key) rejects it and the "online" promise together. start() throws open()'s
+   * rejection and nothing ever handles the other one: an unhandled rejection (fatal on Node 24).
+   * Here both promises are awaited from the start, so every rejection is handled.
+   */
+  async #startStream(xmpp: XmppClient): Promise<void> {
+    const { service, domain } = this.#options;
+    await xmpp.connect(serviceUri(service.host, service.port));
+    // node:events once() rejects on "error" like xmpp.js's promise(entity, "online") did.
+    await Promise.all([once(xmpp, "online"), xmpp.open({ domain })]);
   }
 
   /** Stops new sends here (online → draining); answers and upstream keep flowing until the server closes. */

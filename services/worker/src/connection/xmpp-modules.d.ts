@@ -59,7 +59,10 @@ declare module "@xmpp/client" {
     jid: { toString(): string } | null;
     reconnect: { stop(): void };
     iqCaller: IqCaller;
-    start(): Promise<unknown>;
+    /** Use connect() + open() (see XmppCcsConnection#startStream): start() can leave a rejection unhandled. */
+    connect(service: string): Promise<void>;
+    /** Opens the stream; resolves on the server's stream header (or a later one), rejects on "error". */
+    open(options: { domain: string; lang?: string }): Promise<unknown>;
     stop(): Promise<unknown>;
     send(element: XmlElement): Promise<void>;
     write(data: string): Promise<void>;

@@ -55,6 +55,8 @@ export interface FakeCcsServer {
   readonly connections: FakeConnection[];
   authAttempts: number;
   acceptKey: string;
+  /** Delay before the SASL answer (success or failure), to close connections mid-SASL; default 0. */
+  authDelayMs: number;
   onDownstream: DownstreamHandler;
   /** Upstream ACK payloads received, with the connection id. */
   readonly upstreamAcks: Array<{ connection: number; to: string; message_id: string }>;
@@ -75,6 +77,7 @@ export async function startFakeCcs(
     connections: [],
     authAttempts: 0,
     acceptKey: options.apiKey ?? "key",
+    authDelayMs: 0,
     onDownstream: (conn, p) => conn.ack(p.message_id, p.to),
     upstreamAcks: [],
     stop: () =>
@@ -128,14 +131,19 @@ export async function startFakeCcs(
       if (el.getName() === "auth") {
         state.authAttempts++;
         const [, user, key] = Buffer.from(el.getText(), "base64").toString("utf8").split("\0");
-        if (key === state.acceptKey && user !== undefined && user.length > 0) {
-          conn.authenticated = true;
-          conn.send(`<success xmlns="${SASL}"/>`);
-          parser = newParser();
-        } else {
-          conn.send(`<failure xmlns="${SASL}"><not-authorized/></failure></stream:stream>`);
-          socket.end();
-        }
+        const answer = (): void => {
+          if (socket.destroyed) return;
+          if (key === state.acceptKey && user !== undefined && user.length > 0) {
+            conn.authenticated = true;
+            conn.send(`<success xmlns="${SASL}"/>`);
+            parser = newParser();
+          } else {
+            conn.send(`<failure xmlns="${SASL}"><not-authorized/></failure></stream:stream>`);
+            socket.end();
+          }
+        };
+        if (state.authDelayMs > 0) setTimeout(answer, state.authDelayMs);
+        else answer();
         return;
       }
       if (el.getName() === "iq") {
