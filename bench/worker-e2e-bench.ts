@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { silentLogger } from "@ccs/telemetry";
 import { type ProcessHandle, spawnProcess, startNats, waitFor } from "@ccs/testkit";
 import {
   AckPolicy,
@@ -29,7 +30,6 @@ import {
 } from "@nats-io/jetstream";
 import { connect, headers, type NatsConnection, nanos } from "@nats-io/transport-node";
 import { parseWorkerConfig } from "../services/worker/src/config/parse-config.ts";
-import { silentLogger } from "../services/worker/src/pipeline/logger.ts";
 import { ensureStreams } from "../services/worker/src/pipeline/streams.ts";
 import { subjects } from "../services/worker/src/pipeline/subjects.ts";
 

@@ -19,16 +19,9 @@ const args = parseCli(
     ttl: { type: "string" },
     wait: { type: "boolean" },
     timeout: { type: "string" },
-    nats: { type: "string" },
-    prefix: { type: "string" },
-    help: { type: "boolean" },
   },
   USAGE,
 );
-if (args.help === true) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
 if (args.to === undefined || args.to === "") {
   process.stderr.write(`--to TOKEN is required\n${USAGE}\n`);
   process.exit(2);

@@ -9,16 +9,9 @@ const args = parseCli(
   {
     sender: { type: "string" },
     json: { type: "boolean" },
-    nats: { type: "string" },
-    prefix: { type: "string" },
-    help: { type: "boolean" },
   },
   USAGE,
 );
-if (args.help === true) {
-  process.stdout.write(`${USAGE}\n`);
-  process.exit(0);
-}
 const prefix = subjectPrefix(args.prefix);
 const sender = args.sender ?? "*";
 const nc = await connect({ servers: natsServers(args.nats), name: "ccs-watch" });

@@ -1,4 +1,5 @@
-// Tiny argument parsing shared by scripts/ccs-send.ts and scripts/ccs-watch.ts (node:util parseArgs).
+// Tiny argument parsing shared by scripts/ccs-send.ts and scripts/ccs-watch.ts (node:util parseArgs),
+// including the flags both take (--nats, --prefix, --help).
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
 
 export const DEFAULT_SENDER_ID = "123456789012";
@@ -16,13 +17,30 @@ export function subjectPrefix(flag: string | undefined): string {
   return flag ?? process.env.CCS_SUBJECT_PREFIX ?? "ccs";
 }
 
-export function parseCli<T extends ParseArgsOptionsConfig>(options: T, usage: string) {
+/** Flags every script takes: `--nats URL[,URL...]`, `--prefix P` and `--help`. */
+const COMMON_OPTIONS = {
+  nats: { type: "string" },
+  prefix: { type: "string" },
+  help: { type: "boolean" },
+} as const satisfies ParseArgsOptionsConfig;
+
+function parseOrExit<T extends ParseArgsOptionsConfig>(options: T, usage: string) {
   try {
     return parseArgs({ options, allowPositionals: false, strict: true }).values;
   } catch (err) {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${usage}\n`);
     process.exit(2);
   }
+}
+
+/** The script's flags plus {@link COMMON_OPTIONS}; prints `usage` and exits on `--help` (0) or a bad flag (2). */
+export function parseCli<T extends ParseArgsOptionsConfig>(options: T, usage: string) {
+  const values = parseOrExit({ ...options, ...COMMON_OPTIONS }, usage);
+  if ((values as { readonly help?: boolean }).help === true) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  return values;
 }
 
 export function positiveInt(name: string, raw: string | undefined, fallback: number, usage: string): number {

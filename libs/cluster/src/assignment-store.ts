@@ -4,10 +4,10 @@
 // deposed leader's write is rejected by a majority even before the new leader wrote anything.
 // Watchers learn of changes through Redis pub/sub (published by the write script) and poll as a fallback.
 
+import { errorFields, type Logger, silentLogger } from "@ccs/telemetry";
 import type { Redis } from "ioredis";
 import { InvalidOptionError, QuorumError, StaleFencingTokenError } from "./errors.ts";
 import type { KeySchema } from "./keys.ts";
-import { errorFields, type Logger, silentLogger } from "./logger.ts";
 import type { RedisNodes } from "./redis-nodes.ts";
 import type { SlotId } from "./slots.ts";
 

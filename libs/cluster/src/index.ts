@@ -1,3 +1,6 @@
+// The logger interface and silent default live in @ccs/telemetry; re-exported for existing importers.
+export type { LogFn, Logger } from "@ccs/telemetry";
+export { silentLogger } from "@ccs/telemetry";
 export type { AssignOptions, AssignResult, WorkerCapacity } from "./assign.ts";
 export { assign } from "./assign.ts";
 export type {
@@ -29,11 +32,8 @@ export type { LeaderEvents, LeaderLeaseOptions, LeaderState } from "./leader-lea
 export { DEFAULT_LEADER_TTL_MS, LeaderLease } from "./leader-lease.ts";
 export type { LeaseEvents, LeaseLossReason, LeaseOptions, LeaseState } from "./lease.ts";
 export { DEFAULT_DRIFT_FACTOR, DEFAULT_LEASE_TTL_MS, Lease } from "./lease.ts";
-export type { LogFn, Logger } from "./logger.ts";
-export { silentLogger } from "./logger.ts";
 export type { NodeOutcome, RedisNodesOptions } from "./redis-nodes.ts";
 export { DEFAULT_REDIS_COMMAND_TIMEOUT_MS, RedisNodes } from "./redis-nodes.ts";
-export { REDACTED, Secret } from "./secret.ts";
 export type { LoadSendersOptions, SenderConfig } from "./senders.ts";
 export {
   DEFAULT_SENDER_CONNECTIONS,
@@ -64,6 +64,8 @@ export type { ConnectionHealth, SlotConnectionState, SlotHealth, SlotStatus } fr
 export { DEFAULT_SLOT_STATUS_TTL_MS, SlotStatusStore } from "./slot-status.ts";
 export type { SlotId, SlotRef } from "./slots.ts";
 export { isValidSenderId, parseSlotId, slotId, slotsOf } from "./slots.ts";
+export type { Readiness, StatusServer, StatusServerOptions } from "./status-server.ts";
+export { startStatusServer } from "./status-server.ts";
 export type { StreamNames, Subjects } from "./subjects.ts";
 export { categoryToken, createSubjects, DEFAULT_SUBJECT_PREFIX, NO_CATEGORY } from "./subjects.ts";
 export type { UpstreamKind, UpstreamRecord } from "./upstream.ts";

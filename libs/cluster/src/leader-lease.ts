@@ -2,11 +2,11 @@
 // leads with its fencing token until the lease is lost or released.
 
 import { EventEmitter } from "node:events";
+import { errorFields, type Logger, silentLogger } from "@ccs/telemetry";
 import { jittered, sleep } from "./clock.ts";
 import { IllegalStateError, InvalidOptionError, LockBusyError } from "./errors.ts";
 import type { KeySchema } from "./keys.ts";
 import { DEFAULT_LEASE_TTL_MS, Lease, type LeaseLossReason } from "./lease.ts";
-import { errorFields, type Logger, silentLogger } from "./logger.ts";
 import type { RedisNodes } from "./redis-nodes.ts";
 
 export const DEFAULT_LEADER_TTL_MS = 10_000;

@@ -4,11 +4,11 @@
 // renewals stop succeeding — also after the process was frozen (SIGSTOP) past the deadline.
 
 import { EventEmitter } from "node:events";
+import { errorFields, type Logger, silentLogger } from "@ccs/telemetry";
 import { ExecutionError, type Lock, Redlock, ResourceLockedError } from "@sesamecare-oss/redlock";
 import { jittered, type MonotonicNow, monotonicNow } from "./clock.ts";
 import { InvalidOptionError, LeaseExpiredError, LockBusyError, QuorumError } from "./errors.ts";
 import { issueFencingToken } from "./fencing.ts";
-import { errorFields, type Logger, silentLogger } from "./logger.ts";
 import type { RedisNodes } from "./redis-nodes.ts";
 
 export const DEFAULT_LEASE_TTL_MS = 15_000;

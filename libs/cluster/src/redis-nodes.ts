@@ -1,9 +1,9 @@
 // N independent Redis nodes (one locally, an odd number >= 3 for a quorum in production) and the
 // majority/any/all helpers every quorum operation in this library is built on.
 
+import { errorFields, type Logger, silentLogger } from "@ccs/telemetry";
 import { Redis } from "ioredis";
 import { InvalidOptionError, QuorumError } from "./errors.ts";
-import { errorFields, type Logger, silentLogger } from "./logger.ts";
 
 /** Per-command deadline: a frozen (SIGSTOP) or partitioned node must fail fast, not hang a renewal. */
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 1_000;

@@ -5,8 +5,8 @@
 import { EventEmitter } from "node:events";
 import { type FSWatcher, watch } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
+import { errorFields, type Logger, silentLogger } from "@ccs/telemetry";
 import { IllegalStateError } from "./errors.ts";
-import { errorFields, type Logger, silentLogger } from "./logger.ts";
 import { loadSendersFile, mergeSenders, type SenderConfig, sendersDiffer } from "./senders.ts";
 
 export const DEFAULT_SENDERS_RELOAD_INTERVAL_MS = 10_000;

@@ -7,8 +7,8 @@
 
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { Secret } from "@ccs/telemetry";
 import { ClusterError, InvalidOptionError } from "./errors.ts";
-import { Secret } from "./secret.ts";
 import { isValidSenderId } from "./slots.ts";
 
 export const DEFAULT_SENDER_CONNECTIONS = 1;

@@ -7,12 +7,12 @@
 // Slots removed from the assignment altogether are released at once ("unassigned").
 
 import { EventEmitter } from "node:events";
+import { errorFields, type Logger, silentLogger } from "@ccs/telemetry";
 import type { Assignment, AssignmentStore, AssignmentWatch } from "./assignment-store.ts";
 import { jittered } from "./clock.ts";
 import { IllegalStateError, InvalidOptionError, LockBusyError } from "./errors.ts";
 import type { KeySchema } from "./keys.ts";
 import { DEFAULT_LEASE_TTL_MS, type Lease, type LeaseLossReason } from "./lease.ts";
-import { errorFields, type Logger, silentLogger } from "./logger.ts";
 import type { RedisNodes } from "./redis-nodes.ts";
 import { acquireSlotLease } from "./slot-lease.ts";
 import type { SlotHealth, SlotStatusStore } from "./slot-status.ts";

@@ -1,10 +1,10 @@
 // Live workers: each worker writes a record with a TTL on every Redis node and renews it (heartbeat).
 // A worker is live while any answering node still has its record; the freshest record wins.
 
+import { errorFields, type Logger, silentLogger } from "@ccs/telemetry";
 import { jittered } from "./clock.ts";
 import { InvalidOptionError, QuorumError } from "./errors.ts";
 import type { KeySchema } from "./keys.ts";
-import { errorFields, type Logger, silentLogger } from "./logger.ts";
 import type { RedisNodes } from "./redis-nodes.ts";
 
 export const DEFAULT_WORKER_TTL_MS = 10_000;

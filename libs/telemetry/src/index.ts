@@ -11,8 +11,15 @@ export {
 export { ConfigError } from "./errors.ts";
 export type { LogLevel } from "./log-level.ts";
 export { DEFAULT_LOG_LEVEL, isLogLevel, LOG_LEVELS } from "./log-level.ts";
-export type { CreateLoggerOptions, Logger, LogMethod } from "./logger.ts";
-export { createLogger, DEFAULT_REDACT_PATHS, REDACT_DEPTH, SECRET_FIELD_NAMES } from "./logger.ts";
+export type { CreateLoggerOptions, LogFn, Logger, LogMethod, ServiceLogger } from "./logger.ts";
+export {
+  createLogger,
+  DEFAULT_REDACT_PATHS,
+  errorFields,
+  REDACT_DEPTH,
+  SECRET_FIELD_NAMES,
+  silentLogger,
+} from "./logger.ts";
 export type { AttrKey, SpanName } from "./names.ts";
 export { Attr, MessagingOperation, MessagingSystem, SpanNames } from "./names.ts";
 export { extractTraceContext, injectTraceContext } from "./propagation.ts";

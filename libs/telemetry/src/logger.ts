@@ -2,22 +2,57 @@ import { pino } from "pino";
 import { DEFAULT_LOG_LEVEL, type LogLevel } from "./log-level.ts";
 import { REDACTED } from "./secret.ts";
 
+/** A log call as library code makes it: structured fields first, then an optional message. */
+export type LogFn = (obj: object, msg?: string) => void;
+
 /** A log method: structured fields first, then an optional message; or just a message. */
 export interface LogMethod {
   (obj: object, msg?: string): void;
   (msg: string): void;
 }
 
-/** The small logger interface library code depends on. pino's Logger satisfies it. */
+/**
+ * The small logger interface library code depends on. pino's Logger, {@link ServiceLogger} and
+ * {@link silentLogger} satisfy it; keeping it this narrow keeps test fakes small.
+ */
 export interface Logger {
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+/** What {@link createLogger} returns: a {@link Logger} plus fatal/trace, message-only calls and the level. */
+export interface ServiceLogger extends Logger {
   fatal: LogMethod;
   error: LogMethod;
   warn: LogMethod;
   info: LogMethod;
   debug: LogMethod;
   trace: LogMethod;
-  child(bindings: Record<string, unknown>): Logger;
+  child(bindings: Record<string, unknown>): ServiceLogger;
   level: string;
+}
+
+/** A logger that drops everything (the default when none is given). */
+export const silentLogger: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLogger;
+  },
+};
+
+/** Error fields safe to log: name, code, message (never the objects errors may carry). */
+export function errorFields(err: unknown): Record<string, unknown> {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return { err: { name: err.name, message: err.message, ...(code === undefined ? {} : { code }) } };
+  }
+  return { err: { message: String(err) } };
 }
 
 /** Field names whose values are secrets wherever they appear. */
@@ -84,7 +119,7 @@ export interface CreateLoggerOptions {
  * Creates a pino logger that writes one JSON object per line with `level` as a label, an ISO time,
  * `service`, `pid`, `hostname`, and secrets censored as {@link REDACTED}.
  */
-export function createLogger(options: CreateLoggerOptions): Logger {
+export function createLogger(options: CreateLoggerOptions): ServiceLogger {
   const loggerOptions: pino.LoggerOptions = {
     level: options.level ?? DEFAULT_LOG_LEVEL,
     base: { pid: process.pid, ...options.base, service: options.service },

@@ -1,11 +1,10 @@
-/** The small logging interface the emulator depends on (pino-compatible). Default: silent. */
-export interface EmulatorLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug(obj: object, msg?: string): void;
-}
+import type { Logger } from "@ccs/telemetry";
 
+/** The logging the emulator depends on: @ccs/telemetry's Logger without child() (pino-compatible). Default: silent. */
+export type EmulatorLogger = Pick<Logger, "info" | "warn" | "error" | "debug">;
+
+// Not @ccs/telemetry's silentLogger: that is a runtime import, and @ccs/telemetry's entry point loads pino and
+// the OpenTelemetry SDK, which the emulator (a standalone CLI and test fixture) does not otherwise need.
 export const SILENT_LOGGER: EmulatorLogger = {
   info: () => {},
   warn: () => {},

@@ -8,10 +8,13 @@ import {
   createSubjects,
   LeaderLease,
   type Logger,
+  type Readiness,
   RedisNodes,
   type SenderConfig,
   SendersSource,
   SlotStatusStore,
+  type StatusServer,
+  startStatusServer,
   WorkerRegistry,
 } from "@ccs/cluster";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -19,7 +22,6 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { CoordinatorConfig } from "./config.ts";
 import { DedupeStore } from "./dedupe-store.ts";
 import { IllegalStateError } from "./errors.ts";
-import { type Readiness, type StatusHttpServer, startHttpServer } from "./http-server.ts";
 import { LeaderLoop } from "./leader-loop.ts";
 import { buildStatus } from "./status.ts";
 import { ensureUpstreamStreams } from "./streams.ts";
@@ -176,12 +178,13 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
       };
       return { ready: Object.values(checks).every(Boolean), checks };
     };
-    const http: StatusHttpServer = await startHttpServer({
+    const http: StatusServer = await startStatusServer({
       host: config.httpHost,
       port: config.httpPort,
       status,
       readiness,
       logger,
+      failure: { code: 503, body: { error: "unavailable" } },
     });
     cleanups.push({ name: "http server", run: () => http.close() });
 

@@ -3,13 +3,12 @@
  * connection slots, the static or coordinated assignment, the pipeline and the HTTP server), signals.
  * Run: `node services/worker/src/main.ts`. Coordinated mode when CCS_REDIS_URLS is set.
  */
-import { createLogger, loadTelemetryConfig, startTelemetry } from "@ccs/telemetry";
+import { createLogger, errorFields, loadTelemetryConfig, startTelemetry } from "@ccs/telemetry";
 import { ConfigError } from "./config/errors.ts";
 import { loadWorkerConfig } from "./config/load-config.ts";
 import type { WorkerConfig } from "./config/worker-config.ts";
 import { WorkerMetrics } from "./metrics.ts";
 import { otelMetricsSink } from "./metrics-otel.ts";
-import { errorFields } from "./pipeline/logger.ts";
 import { READY_MESSAGE, SERVICE_NAME, startWorker } from "./worker.ts";
 
 export { connectionSlotFactory, connectNats, READY_MESSAGE, SERVICE_NAME } from "./worker.ts";

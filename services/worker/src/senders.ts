@@ -3,12 +3,8 @@
  * implementation: CCS_SENDERS_FILE (hot reloaded) merged with the senders given inline
  * (CCS_SENDERS / the config file, validated by parseWorkerConfig).
  */
-import {
-  type Logger as ClusterLogger,
-  type SenderConfig as ClusterSender,
-  SendersSource,
-} from "@ccs/cluster";
-import { Secret } from "@ccs/telemetry";
+import { type SenderConfig as ClusterSender, SendersSource } from "@ccs/cluster";
+import type { Logger } from "@ccs/telemetry";
 import type { WorkerConfig } from "./config/worker-config.ts";
 
 export type { ClusterSender };
@@ -16,11 +12,11 @@ export type { ClusterSender };
 export function createSendersSource(
   config: Pick<WorkerConfig, "senders" | "sendersFile">,
   env: NodeJS.ProcessEnv,
-  logger: ClusterLogger,
+  logger: Logger,
 ): SendersSource {
   const inline: ClusterSender[] = config.senders.map((s) => ({
     senderId: s.senderId,
-    apiKey: new Secret(s.apiKey.reveal()),
+    apiKey: s.apiKey,
     connections: s.connections,
     rate: undefined,
     apiKeySource: "inline",

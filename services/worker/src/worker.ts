@@ -6,7 +6,15 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { createKeySchema, describeSender, RedisNodes, type SendersSource } from "@ccs/cluster";
+import {
+  createKeySchema,
+  describeSender,
+  RedisNodes,
+  type SendersSource,
+  type StatusServer,
+  startStatusServer,
+} from "@ccs/cluster";
+import { errorFields, type Logger } from "@ccs/telemetry";
 import { credsAuthenticator } from "@nats-io/nats-core";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { AssignmentSource, SlotGrant } from "./assignment/assignment-source.ts";
@@ -15,9 +23,7 @@ import { StaticAssignment } from "./assignment/static-assignment.ts";
 import { ConfigError } from "./config/errors.ts";
 import type { WorkerConfig } from "./config/worker-config.ts";
 import { createConnectionSlot } from "./connection/index.ts";
-import { type StatusServer, startStatusServer } from "./http/status-server.ts";
 import type { WorkerMetrics } from "./metrics.ts";
-import { errorFields, type Logger } from "./pipeline/logger.ts";
 import { type SlotFactory, WorkerPipeline } from "./pipeline/worker-pipeline.ts";
 import { createSendersSource } from "./senders.ts";
 import { RateSampler, workerStatus } from "./status.ts";

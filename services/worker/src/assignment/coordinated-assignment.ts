@@ -11,7 +11,6 @@
 import { EventEmitter } from "node:events";
 import {
   AssignmentStore,
-  type Logger as ClusterLogger,
   type Heartbeat,
   type KeySchema,
   parseSlotId,
@@ -23,8 +22,8 @@ import {
   SlotStatusStore,
   WorkerRegistry,
 } from "@ccs/cluster";
+import { errorFields, type Logger } from "@ccs/telemetry";
 import type { ConnectionSlot } from "../connection/contract.ts";
-import { errorFields, type Logger } from "../pipeline/logger.ts";
 import type { AssignmentEvents, AssignmentSource, SlotFence, SlotGrant } from "./assignment-source.ts";
 import { PreparedSlots } from "./prepared-slots.ts";
 import { SlotHealthTracker } from "./slot-health.ts";
@@ -67,7 +66,7 @@ export interface OwnedSlotStatus {
 }
 
 /** Adds `senderId` to every library log record about a slot, as the worker's own slot lines have. */
-function withSenderIds(logger: Logger): ClusterLogger {
+function withSenderIds(logger: Logger): Logger {
   const enrich = (obj: object): object => {
     const slot = (obj as { slot?: unknown }).slot;
     if (typeof slot !== "string" || "senderId" in obj) return obj;

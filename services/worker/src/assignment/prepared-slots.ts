@@ -4,8 +4,8 @@
  * pipeline takes it (already connected). Bounded by the worker's capacity.
  */
 import { parseSlotId, type SlotId } from "@ccs/cluster";
+import { errorFields, type Logger } from "@ccs/telemetry";
 import type { ConnectionSlot } from "../connection/contract.ts";
-import { errorFields, type Logger } from "../pipeline/logger.ts";
 import type { SlotGrant } from "./assignment-source.ts";
 import { StartedSlot } from "./started-slot.ts";
 

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { Secret } from "@ccs/telemetry";
 import { type BackoffPolicy, DEFAULT_RETRY_POLICY } from "../pipeline/retry-policy.ts";
 import * as D from "./defaults.ts";
 import { ConfigError } from "./errors.ts";
-import { Secret } from "./secret.ts";
 import type {
   BackoffInput,
   ClusterConfig,

@@ -3,8 +3,9 @@
  * variables, every field optional except `senders`) and WorkerConfig (fully resolved, validated,
  * frozen; produced only by parseWorkerConfig).
  */
+
+import type { Secret } from "@ccs/telemetry";
 import type { RetryPolicyConfig } from "../pipeline/retry-policy.ts";
-import type { Secret } from "./secret.ts";
 
 export type StorageType = "file" | "memory";
 

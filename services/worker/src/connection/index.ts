@@ -19,7 +19,6 @@ export {
   IllegalStateError,
   InvalidConnectionOptionError,
 } from "./errors.ts";
-export type { Logger } from "./logger.ts";
 export {
   DEFAULT_ANSWER_TIMEOUT_MS,
   DEFAULT_BACKOFF,

@@ -1,9 +1,10 @@
 // Slot/connection options in stages: user-facing optional fields with DEFAULT_* constants, one
 // validating parse that yields a fully resolved, frozen config. The caller's object is never mutated.
+
+import { type Logger, silentLogger } from "@ccs/telemetry";
 import type { BackoffOptions } from "./backoff.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { InvalidConnectionOptionError } from "./errors.ts";
-import { type Logger, silentLogger } from "./logger.ts";
 import { type SecretLike, toSecret } from "./secret.ts";
 
 /** The XMPP domain stays gcm.googleapis.com whatever host is dialled (ccs-facts: public clients broke otherwise). */

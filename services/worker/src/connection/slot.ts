@@ -2,11 +2,11 @@
 // follows authentication, backs off (exponential, jitter) after failures before it, reports a refused
 // key loudly, and replaces draining or recycled connections while they finish.
 import { EventEmitter } from "node:events";
+import type { Logger } from "@ccs/telemetry";
 import { Backoff } from "./backoff.ts";
 import type { TimerHandle } from "./clock.ts";
 import type { CcsConnection, ConnectionSlot, ConnectionState, SlotEvents } from "./contract.ts";
 import { AuthenticationError, IllegalStateError } from "./errors.ts";
-import type { Logger } from "./logger.ts";
 import { parseSlotOptions, type ResolvedSlotOptions, type SlotOptions } from "./options.ts";
 import { type CloseInfo, XmppCcsConnection } from "./xmpp-connection.ts";
 

@@ -1,8 +1,9 @@
 // The lifecycle of one CCS connection as an explicit state machine (Temporal worker style):
 // one setter changes the state, logs the change and rejects illegal transitions with IllegalStateError.
+
+import type { Logger } from "@ccs/telemetry";
 import type { ConnectionState } from "./contract.ts";
 import { IllegalStateError } from "./errors.ts";
-import type { Logger } from "./logger.ts";
 
 /**
  * Allowed transitions.

@@ -6,6 +6,7 @@ import { EventEmitter, once } from "node:events";
 import { StringDecoder } from "node:string_decoder";
 import type { TLSSocket } from "node:tls";
 import { type DownstreamRequest, StanzaBatchWriter } from "@ccs/ccs-protocol";
+import type { Logger } from "@ccs/telemetry";
 import { client, type XmlElement, type XmppClient, xml } from "@xmpp/client";
 import type { TimerHandle } from "./clock.ts";
 import type {
@@ -16,7 +17,6 @@ import type {
   UpstreamDelivery,
 } from "./contract.ts";
 import { AuthenticationError, ConnectError, ConnectionClosedError, IllegalStateError } from "./errors.ts";
-import type { Logger } from "./logger.ts";
 import type { ResolvedSlotOptions } from "./options.ts";
 import { PendingWindow } from "./pending-window.ts";
 import { StanzaSplitter } from "./stanza-splitter.ts";

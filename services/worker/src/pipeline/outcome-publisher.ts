@@ -3,9 +3,10 @@
  * message may be acked only then). Many publishes run concurrently: nothing here serializes them.
  * A failed publish is retried with backoff until it succeeds or the publisher is closed.
  */
+
+import { errorFields, type Logger } from "@ccs/telemetry";
 import { headers } from "@nats-io/transport-node";
 import { Metric, type WorkerMetrics } from "../metrics.ts";
-import { errorFields, type Logger } from "./logger.ts";
 import { type Outcome, outcomeHeaders, outcomeMsgId } from "./outcome.ts";
 import type { PubAckPublisher } from "./pub-ack-publisher.ts";
 

@@ -4,8 +4,9 @@
  * and not yet delivered (`outstanding`), so room is never promised twice. Several pulls may be open
  * at once (pipelining: refill before the window is empty).
  */
+
+import { errorFields, type Logger } from "@ccs/telemetry";
 import type { Consumer, ConsumerMessages, JsMsg } from "@nats-io/jetstream";
-import { errorFields, type Logger } from "./logger.ts";
 
 /** After a failed pull (NATS down, consumer gone), the next one waits this long: no tight retry loop. */
 export const PULL_RETRY_DELAY_MS = 1_000;

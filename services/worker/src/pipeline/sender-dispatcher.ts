@@ -15,6 +15,7 @@
  *   to the other lanes, or back to JetStream when none is left. Outcomes carry the fence.
  */
 import type { DownstreamRequest } from "@ccs/ccs-protocol";
+import { errorFields, type Logger } from "@ccs/telemetry";
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import type { SlotFence } from "../assignment/assignment-source.ts";
 import type {
@@ -25,7 +26,6 @@ import type {
   SendResult,
 } from "../connection/contract.ts";
 import { Metric, type WorkerMetrics } from "../metrics.ts";
-import { errorFields, type Logger } from "./logger.ts";
 import { checkTtl, expiresBefore, type PreparationLimits, prepareMessage } from "./message-preparation.ts";
 import { buildOutcome, type Verdict, WorkerCode } from "./outcome.ts";
 import type { OutcomeSink } from "./outcome-publisher.ts";

@@ -4,6 +4,8 @@
  * JetStream; a stream that exists with other settings is updated (retention and storage cannot
  * change and are reported as a clear error).
  */
+
+import type { Logger } from "@ccs/telemetry";
 import {
   AckPolicy,
   DeliverPolicy,
@@ -17,7 +19,6 @@ import {
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/transport-node";
 import type { StreamConfig } from "../config/worker-config.ts";
-import type { Logger } from "./logger.ts";
 import { consumerName, type Subjects } from "./subjects.ts";
 
 export class ProvisioningError extends Error {

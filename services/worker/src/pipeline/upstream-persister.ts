@@ -3,12 +3,13 @@
  * then ACKs them to CCS, on the connection that carried them (UpstreamDelivery.ack()).
  * If it cannot persist, it does not ACK: CCS redelivers un-ACKed upstream messages.
  */
+
+import { errorFields, type Logger } from "@ccs/telemetry";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers } from "@nats-io/transport-node";
 import type { SlotFence } from "../assignment/assignment-source.ts";
 import type { UpstreamDelivery } from "../connection/contract.ts";
 import { Metric, type WorkerMetrics } from "../metrics.ts";
-import { errorFields, type Logger } from "./logger.ts";
 
 export const DEFAULT_UPSTREAM_PUBLISH_ATTEMPTS = 3;
 export const DEFAULT_UPSTREAM_RETRY_MS = 250;

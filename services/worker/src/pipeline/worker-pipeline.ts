@@ -3,13 +3,14 @@
  * per-sender dispatchers, and shuts everything down in order. Collaborators come in as arguments
  * (the slot factory, the assignment source) so tests hand in fakes.
  */
+
+import { errorFields, type Logger } from "@ccs/telemetry";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { type AssignmentSource, grantKey, type SlotGrant } from "../assignment/assignment-source.ts";
 import type { WorkerConfig } from "../config/worker-config.ts";
 import type { ConnectionSlot } from "../connection/contract.ts";
 import type { WorkerMetrics } from "../metrics.ts";
-import { errorFields, type Logger } from "./logger.ts";
 import { OutcomePublisher } from "./outcome-publisher.ts";
 import { PubAckPublisher } from "./pub-ack-publisher.ts";
 import { SenderDispatcher } from "./sender-dispatcher.ts";

@@ -1,7 +1,7 @@
+import { silentLogger } from "@ccs/telemetry";
 import { describe, expect, it, vi } from "vitest";
 import type { UpstreamDelivery } from "../../src/connection/contract.ts";
 import { WorkerMetrics } from "../../src/metrics.ts";
-import { silentLogger } from "../../src/pipeline/logger.ts";
 import { buildOutcome, outcomeHeaders, outcomeMsgId } from "../../src/pipeline/outcome.ts";
 import { UpstreamPersister } from "../../src/pipeline/upstream-persister.ts";
 

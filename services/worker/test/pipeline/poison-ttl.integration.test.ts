@@ -1,6 +1,6 @@
+import { silentLogger } from "@ccs/telemetry";
 import type { ServerHandle } from "@ccs/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger } from "../../src/pipeline/logger.ts";
 import { ensureSenderConsumer, ensureStreams } from "../../src/pipeline/streams.ts";
 import { subjects } from "../../src/pipeline/subjects.ts";
 import { Harness, startTestNats, token } from "./support/harness.ts";

@@ -1,4 +1,4 @@
-import type { Logger } from "../../../src/connection/logger.ts";
+import type { Logger } from "@ccs/telemetry";
 
 export interface LogRecord {
   readonly level: "debug" | "info" | "warn" | "error";

@@ -2,6 +2,8 @@
  * Integration harness: a real nats-server (JetStream) shared by a test file, and per test a worker
  * pipeline with its own subject prefix and stream names, fed by the scriptable FakeCcs.
  */
+
+import { type Logger, silentLogger } from "@ccs/telemetry";
 import { type ServerHandle, startNats, waitFor } from "@ccs/testkit";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, headers, type NatsConnection, type Subscription } from "@nats-io/transport-node";
@@ -10,7 +12,6 @@ import { StaticAssignment } from "../../../src/assignment/static-assignment.ts";
 import { parseWorkerConfig } from "../../../src/config/parse-config.ts";
 import type { WorkerConfig, WorkerConfigInput } from "../../../src/config/worker-config.ts";
 import { WorkerMetrics } from "../../../src/metrics.ts";
-import { type Logger, silentLogger } from "../../../src/pipeline/logger.ts";
 import type { Outcome } from "../../../src/pipeline/outcome.ts";
 import { WorkerPipeline } from "../../../src/pipeline/worker-pipeline.ts";
 import { FakeCcs, type Script } from "./fake-ccs.ts";
