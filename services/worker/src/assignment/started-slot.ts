@@ -34,6 +34,10 @@ export class StartedSlot implements ConnectionSlot {
     return this;
   }
 
+  setSendGate(gate: () => boolean): void {
+    this.#inner.setSendGate?.(gate);
+  }
+
   start(): void {
     // Started when it was prepared.
   }

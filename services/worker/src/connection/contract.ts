@@ -78,6 +78,13 @@ export interface ConnectionSlot {
   on<E extends keyof SlotEvents>(event: E, listener: SlotEvents[E]): this;
   off<E extends keyof SlotEvents>(event: E, listener: SlotEvents[E]): this;
   start(): void;
+  /**
+   * Installs a predicate checked right before every socket write of every connection of this slot,
+   * present and future (the pipeline passes its slot lease's validity). When it fails nothing more is
+   * written: the connection closes and its pending sends settle as lost. So a worker resumed after a
+   * freeze past its lease TTL cannot send on a slot it lost, not even what it queued before the freeze.
+   */
+  setSendGate?(gate: () => boolean): void;
   /** Stops reconnecting; waits up to graceMs for pending answers, then closes every connection. */
   close(graceMs: number): Promise<void>;
 }

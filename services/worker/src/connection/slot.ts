@@ -37,6 +37,7 @@ export class CcsConnectionSlot implements ConnectionSlot {
   #sequence = 0;
   #attempts = 0;
   #closePromise: Promise<void> | undefined;
+  #sendGate: (() => boolean) | undefined;
 
   constructor(options: SlotOptions) {
     this.#options = parseSlotOptions(options);
@@ -53,6 +54,12 @@ export class CcsConnectionSlot implements ConnectionSlot {
   /** Connection attempts made so far (for tests and metrics). */
   get attempts(): number {
     return this.#attempts;
+  }
+
+  setSendGate(gate: () => boolean): void {
+    this.#sendGate = gate;
+    this.#current?.setSendGate(gate);
+    for (const connection of this.#retiring) connection.setSendGate(gate);
   }
 
   connections(): readonly CcsConnection[] {
@@ -118,6 +125,7 @@ export class CcsConnectionSlot implements ConnectionSlot {
       onRecycleNeeded: (c) => this.#recycle(c),
     });
     this.#current = connection;
+    if (this.#sendGate !== undefined) connection.setSendGate(this.#sendGate);
     connection.on("state", (state: ConnectionState) => this.#onState(connection, state));
     void connection.closed().then((info) => this.#onClosed(connection, info));
     connection.open().then(

@@ -78,6 +78,8 @@ export class XmppCcsConnection implements CcsConnection {
   readonly #events = new EventEmitter();
   readonly #onRecycleNeeded: ((connection: XmppCcsConnection) => void) | undefined;
   readonly #writer: StanzaBatchWriter;
+  #sendGate: (() => boolean) | undefined;
+  #gateClosed = false;
   readonly #closed: Promise<CloseInfo>;
   #resolveClosed!: (info: CloseInfo) => void;
   #xmpp: XmppClient | undefined;
@@ -124,7 +126,7 @@ export class XmppCcsConnection implements CcsConnection {
     // I/O callbacks of this turn, so answers read from several sockets batch the sends they trigger).
     this.#writer = new StanzaBatchWriter(
       {
-        write: (chunk) => this.#tls?.write(chunk) ?? true,
+        write: (chunk) => this.#writeToSocket(chunk),
         once: (event, listener) => this.#tls?.once(event, listener),
       },
       {
@@ -517,6 +519,30 @@ export class XmppCcsConnection implements CcsConnection {
         this.#log.warn({ why: incoming.why }, "ignored incoming message");
         return;
     }
+  }
+
+  /** See ConnectionSlot.setSendGate: checked before every socket write of this connection. */
+  setSendGate(gate: () => boolean): void {
+    this.#sendGate = gate;
+  }
+
+  /**
+   * The batch writer's sink. The send gate is checked here, at write time, not only when a stanza is
+   * queued: a process frozen (SIGSTOP) between queueing and this write may have lost its slot lease
+   * meanwhile. Then the chunk is dropped and the connection closes, settling its pending sends as lost.
+   */
+  #writeToSocket(chunk: string): boolean {
+    if (this.#sendGate !== undefined && !this.#sendGate()) {
+      if (!this.#gateClosed) {
+        this.#gateClosed = true;
+        this.#log.warn({}, "send gate closed (slot lease no longer valid): nothing more is written");
+        queueMicrotask(() =>
+          this.#teardown("send gate closed", new ConnectionClosedError("slot lease lost")),
+        );
+      }
+      return true;
+    }
+    return this.#tls?.write(chunk) ?? true;
   }
 
   /** Queues a stanza for the batched socket write; false when the connection can no longer write. */

@@ -190,6 +190,8 @@ export class SenderDispatcher {
       fence === undefined ? { listener: onConnection } : { listener: onConnection, fence },
     );
     slot.on("connection", onConnection);
+    // Checked again at socket-write time, so nothing queued before a freeze goes out after the lease ran out.
+    if (fence !== undefined) slot.setSendGate?.(() => fence.isValid());
     for (const conn of slot.connections()) if (conn.state === "online") this.#addLane(slot, conn, fence);
   }
 

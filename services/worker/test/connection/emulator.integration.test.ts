@@ -85,6 +85,26 @@ describe("connection layer against the CCS emulator", () => {
     expect(counters().acked).toBe(1);
   });
 
+  it("writes nothing once the send gate closes, even what was queued before (a freeze past the lease)", async () => {
+    const s = slot();
+    let leaseValid = true;
+    s.setSendGate(() => leaseValid);
+    const c = await online(s);
+    await expect(c.send({ to: TOKEN, message_id: "gate-0" })).resolves.toEqual({ kind: "ack" });
+    // Queued while the lease held; the lease runs out before the batched write (as after SIGSTOP/SIGCONT).
+    const queued = [1, 2, 3].map((i) => c.send({ to: TOKEN, message_id: `gate-${i}` }));
+    leaseValid = false;
+    await expect(Promise.all(queued)).resolves.toEqual([
+      { kind: "lost", reason: "connection-closed" },
+      { kind: "lost", reason: "connection-closed" },
+      { kind: "lost", reason: "connection-closed" },
+    ]);
+    expect(c.state).toBe("closed");
+    // The emulator saw only the message sent while the lease held.
+    expect(counters().downstreamReceived).toBe(1);
+    expect(emu.control.ledger().deliveries).toBe(1);
+  });
+
   it("never exceeds the pending window while pushing 5,000 messages (pendingViolations stays 0)", async () => {
     emu.control.setConfig({ ackLatency: { kind: "uniform", minMs: 0, maxMs: 3 } });
     const c = await online(slot());
