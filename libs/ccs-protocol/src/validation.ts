@@ -76,22 +76,36 @@ function optObject(obj: JsonObject, key: string): JsonObject | undefined {
   throw invalidJson(NACK_TEXTS.jsonTypeError(key, JsonJavaType.Object, v));
 }
 
+/** UTF-8 bytes of `s`: its length when short and ASCII (the usual data key or value), else counted. */
+function utf8Bytes(s: string): number {
+  const n = s.length;
+  if (n > 64) return utf8Length(s);
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) > 0x7f) return utf8Length(s);
+  return n;
+}
+
 /**
  * `data` values: strings as is; numbers and booleans converted to strings (the guide's Python
  * sample sends `{"pong": 1}`; devices receive strings); anything else is a JSON_TYPE_ERROR.
+ * The copy gets own data properties in the input's key order (`__proto__` included, as a key).
  */
 function checkData(data: JsonObject): Record<string, string> {
   const out: Record<string, string> = {};
   let bytes = 0;
-  for (const key of Object.keys(data)) {
+  const keys = Object.keys(data);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
     if (isReservedDataKey(key)) throw invalidJson(NACK_TEXTS.reservedDataKey(key));
     const v = data[key];
     let s: string;
     if (typeof v === "string") s = v;
     else if (typeof v === "number" || typeof v === "boolean") s = String(v);
     else throw invalidJson(NACK_TEXTS.jsonTypeError(key, JsonJavaType.String, v));
-    bytes += utf8Length(key) + utf8Length(s);
-    Object.defineProperty(out, key, { value: s, enumerable: true, writable: true, configurable: true });
+    bytes += utf8Bytes(key) + utf8Bytes(s);
+    // Plain assignment is a data property for every key but `__proto__` (Object.prototype's only setter).
+    if (key === "__proto__") {
+      Object.defineProperty(out, key, { value: s, enumerable: true, writable: true, configurable: true });
+    } else out[key] = s;
   }
   if (bytes > DATA_MAX_BYTES) throw invalidJson(NACK_TEXTS.messageTooBig(bytes, DATA_MAX_BYTES));
   return out;

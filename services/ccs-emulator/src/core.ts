@@ -210,9 +210,13 @@ export class EmulatorCore implements ConnectionHub {
     const counters = conn.counters ?? this.stats.forSender(conn.senderId);
     if (answer.code === null) {
       if (answer.device !== null && answer.message !== null) {
-        this.registry.accept(answer.device, answer.message, this.clock());
+        // conn's counters are those of answer.message.senderId (the connection's sender).
+        this.registry.accept(answer.device, answer.message, this.clock(), counters);
       }
-      if (!answer.drop) counters.inc("acked");
+      if (!answer.drop) {
+        counters.global.acked++;
+        counters.sender.acked++;
+      }
     } else if (!answer.drop) {
       counters.nack(answer.code);
     }

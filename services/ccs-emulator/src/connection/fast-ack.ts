@@ -3,15 +3,13 @@ import { ackStanza } from "@ccs/ccs-protocol";
 /**
  * Characters that need no escaping in JSON strings nor in XML text: ids and registration tokens are
  * made of these almost always. Anything else goes through @ccs/ccs-protocol's `ackStanza`.
+ * Printable ASCII except `"` (0x22), `&` (0x26), `<` (0x3c), `>` (0x3e), `\` (0x5c); V8's compiled
+ * regex checks a 50-character token about twice as fast as a charCodeAt loop (measured: Node 24).
  */
+const PLAIN = /^[\x20\x21\x23-\x25\x27-\x3b\x3d\x3f-\x5b\x5d-\x7e]*$/;
+
 function isPlain(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    // Printable ASCII except `"` (0x22), `&` (0x26), `<` (0x3c), `>` (0x3e), `\` (0x5c).
-    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x26 || c === 0x3c || c === 0x3e || c === 0x5c)
-      return false;
-  }
-  return true;
+  return PLAIN.test(s);
 }
 
 const HEAD = '<message><gcm xmlns="google:mobile:data">{"from":"';

@@ -32,8 +32,8 @@ export function messageKey(senderId: string, messageId: string): string {
 }
 
 /**
- * One device's ledger: per sender, message_id -> slot in number columns. Arrivals are appended to a
- * log on the hot path (no hashing) and indexed in batches by `index()`, called before any read.
+ * One device's ledger: per sender, message_id -> slot in number columns. Filled by {@link Ledgers},
+ * which logs arrivals on the hot path (no hashing) and indexes them here in batches before any read.
  */
 export class DeviceLedger {
   readonly #bySender = new Map<string, Map<string, number>>();
@@ -43,72 +43,34 @@ export class DeviceLedger {
   readonly #firstAt: number[] = [];
   readonly #lastAt: number[] = [];
   readonly #collapseKeys = new Map<number, string>();
-  #logSenders: string[] = [];
-  #logIds: string[] = [];
-  #logAt: number[] = [];
-  #logCollapse: Map<number, string> | null = null;
-  /** Listed in the owner's dirty list (has unindexed arrivals). */
-  dirty = false;
 
   /** Distinct messages indexed so far. */
   get size(): number {
     return this.#messageIds.length;
   }
 
-  /** Arrivals logged but not indexed yet. */
-  get unindexed(): number {
-    return this.#logIds.length;
-  }
-
-  log(senderId: string, messageId: string, now: number, collapseKey: string | undefined): void {
-    if (collapseKey !== undefined) {
-      this.#logCollapse ??= new Map();
-      this.#logCollapse.set(this.#logIds.length, collapseKey);
+  /** Indexes one arrival: true when the message is new here, false for a duplicate (counted). */
+  add(senderId: string, messageId: string, now: number, collapseKey: string | undefined): boolean {
+    let slots = this.#bySender.get(senderId);
+    if (slots === undefined) {
+      slots = new Map();
+      this.#bySender.set(senderId, slots);
     }
-    this.#logSenders.push(senderId);
-    this.#logIds.push(messageId);
-    this.#logAt.push(now);
-  }
-
-  /** Indexes the log; `duplicate(senderId)` is called for each arrival of a message already there. */
-  index(duplicate: (senderId: string) => void): number {
-    const senders = this.#logSenders;
-    const ids = this.#logIds;
-    const at = this.#logAt;
-    const collapse = this.#logCollapse;
-    this.#logSenders = [];
-    this.#logIds = [];
-    this.#logAt = [];
-    this.#logCollapse = null;
-    let added = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const senderId = senders[i] ?? "";
-      const messageId = ids[i] ?? "";
-      const now = at[i] ?? 0;
-      let slots = this.#bySender.get(senderId);
-      if (slots === undefined) {
-        slots = new Map();
-        this.#bySender.set(senderId, slots);
-      }
-      const slot = slots.get(messageId);
-      if (slot !== undefined) {
-        this.#counts[slot] = (this.#counts[slot] ?? 0) + 1;
-        this.#lastAt[slot] = now;
-        duplicate(senderId);
-        continue;
-      }
-      const next = this.#messageIds.length;
-      slots.set(messageId, next);
-      this.#senders.push(senderId);
-      this.#messageIds.push(messageId);
-      this.#counts.push(1);
-      this.#firstAt.push(now);
-      this.#lastAt.push(now);
-      const collapseKey = collapse?.get(i);
-      if (collapseKey !== undefined) this.#collapseKeys.set(next, collapseKey);
-      added++;
+    const slot = slots.get(messageId);
+    if (slot !== undefined) {
+      this.#counts[slot] = (this.#counts[slot] ?? 0) + 1;
+      this.#lastAt[slot] = now;
+      return false;
     }
-    return added;
+    const next = this.#messageIds.length;
+    slots.set(messageId, next);
+    this.#senders.push(senderId);
+    this.#messageIds.push(messageId);
+    this.#counts.push(1);
+    this.#firstAt.push(now);
+    this.#lastAt.push(now);
+    if (collapseKey !== undefined) this.#collapseKeys.set(next, collapseKey);
+    return true;
   }
 
   /** Arrivals of an indexed message (0 when never). */
@@ -141,15 +103,21 @@ export class DeviceLedger {
 
 /**
  * The bounded set of all device ledgers with running totals. At most `maxEntries` arrivals are kept
- * (logged or indexed); later ones are counted as overflow. Every read indexes pending arrivals first.
+ * (logged or indexed); later ones are counted as overflow. Arrivals are appended to one log of columns
+ * on the hot path (no hashing, sequential memory) and indexed into each device's ledger, in arrival
+ * order, by `flush()`, which every read calls first.
  */
 export class Ledgers {
   readonly #maxEntries: number;
   readonly #onDuplicate: (senderId: string) => void;
   readonly #byDevice = new Map<string, DeviceLedger>();
-  #dirty: DeviceLedger[] = [];
+  #logTokens: string[] = [];
+  #logSenders: string[] = [];
+  #logIds: string[] = [];
+  #logAt: number[] = [];
+  /** Log index -> collapse key, for the few arrivals that have one. */
+  #logCollapse: Map<number, string> | null = null;
   #entries = 0;
-  #logged = 0;
   #deliveries = 0;
   #duplicates = 0;
   #overflow = 0;
@@ -159,7 +127,10 @@ export class Ledgers {
     this.#onDuplicate = onDuplicate;
   }
 
-  /** Logs one arrival of `senderId:messageId` at `token`; false when the ledger is full (not recorded). */
+  /**
+   * Logs one arrival of `senderId:messageId` at `token`; false when the ledger is full (not recorded).
+   * The log keeps `token` until the next flush: pass a long-lived string (the device's own token).
+   */
   record(
     token: string,
     senderId: string,
@@ -167,38 +138,56 @@ export class Ledgers {
     collapseKey: string | undefined,
     now: number,
   ): boolean {
-    if (this.#entries + this.#logged >= this.#maxEntries) {
+    const logged = this.#logIds.length;
+    if (this.#entries + logged >= this.#maxEntries) {
       this.#overflow++;
       return false;
     }
-    let ledger = this.#byDevice.get(token);
-    if (ledger === undefined) {
-      ledger = new DeviceLedger();
-      this.#byDevice.set(token, ledger);
+    if (collapseKey !== undefined) {
+      this.#logCollapse ??= new Map();
+      this.#logCollapse.set(logged, collapseKey);
     }
-    ledger.log(senderId, messageId, now, collapseKey);
-    if (!ledger.dirty) {
-      ledger.dirty = true;
-      this.#dirty.push(ledger);
-    }
-    this.#logged++;
+    this.#logTokens.push(token);
+    this.#logSenders.push(senderId);
+    this.#logIds.push(messageId);
+    this.#logAt.push(now);
     this.#deliveries++;
     return true;
   }
 
   /** Indexes every logged arrival (duplicates are counted here). */
   flush(): void {
-    if (this.#dirty.length === 0) return;
-    const duplicate = (senderId: string): void => {
-      this.#duplicates++;
-      this.#onDuplicate(senderId);
-    };
-    for (const ledger of this.#dirty) {
-      ledger.dirty = false;
-      this.#entries += ledger.index(duplicate);
+    const ids = this.#logIds;
+    if (ids.length === 0) return;
+    const tokens = this.#logTokens;
+    const senders = this.#logSenders;
+    const at = this.#logAt;
+    const collapse = this.#logCollapse;
+    this.#logTokens = [];
+    this.#logSenders = [];
+    this.#logIds = [];
+    this.#logAt = [];
+    this.#logCollapse = null;
+    let ledger: DeviceLedger | undefined;
+    let ledgerToken: string | undefined;
+    for (let i = 0; i < ids.length; i++) {
+      const token = tokens[i] ?? "";
+      if (token !== ledgerToken) {
+        ledger = this.#byDevice.get(token);
+        if (ledger === undefined) {
+          ledger = new DeviceLedger();
+          this.#byDevice.set(token, ledger);
+        }
+        ledgerToken = token;
+      }
+      const senderId = senders[i] ?? "";
+      if ((ledger as DeviceLedger).add(senderId, ids[i] ?? "", at[i] ?? 0, collapse?.get(i))) {
+        this.#entries++;
+      } else {
+        this.#duplicates++;
+        this.#onDuplicate(senderId);
+      }
     }
-    this.#dirty = [];
-    this.#logged = 0;
   }
 
   device(token: string): DeviceLedger | undefined {
@@ -227,9 +216,12 @@ export class Ledgers {
 
   clear(): void {
     this.#byDevice.clear();
-    this.#dirty = [];
+    this.#logTokens = [];
+    this.#logSenders = [];
+    this.#logIds = [];
+    this.#logAt = [];
+    this.#logCollapse = null;
     this.#entries = 0;
-    this.#logged = 0;
     this.#deliveries = 0;
     this.#duplicates = 0;
     this.#overflow = 0;

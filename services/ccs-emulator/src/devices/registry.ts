@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { isWellFormedRegistrationToken, MAX_COLLAPSE_KEYS_PER_DEVICE } from "@ccs/ccs-protocol";
 import type { DeviceRateLimit } from "../config.ts";
 import { InvalidOptionError, NotFoundError } from "../errors.ts";
-import type { Stats } from "../stats.ts";
+import type { CounterPair, Stats } from "../stats.ts";
 import type { Device, DeviceMessage } from "./device.ts";
 import type { Ledgers } from "./ledger.ts";
 import { newRateState, tryTake } from "./rate-limiter.ts";
@@ -105,13 +105,20 @@ export class DeviceRegistry {
     return tryTake(device.rate, limit, now);
   }
 
-  /** Delivers `message` at once when the device can take it, else holds it (or drops a ttl-0 one). */
-  accept(device: Device, message: DeviceMessage, now: number): "delivered" | "held" | "dropped" {
+  /**
+   * Delivers `message` at once when the device can take it, else holds it (or drops a ttl-0 one).
+   * `counters`: those of `message.senderId`, when the caller has them at hand (saves a lookup).
+   */
+  accept(
+    device: Device,
+    message: DeviceMessage,
+    now: number,
+    counters: CounterPair = this.#stats.forSender(message.senderId),
+  ): "delivered" | "held" | "dropped" {
     if (canTake(device, message)) {
-      this.#deliver(device, message, now);
+      this.#deliver(device, message, now, counters);
       return "delivered";
     }
-    const counters = this.#stats.forSender(message.senderId);
     if (message.nowOrNever) {
       counters.inc("droppedTtlZero");
       return "dropped";
@@ -263,9 +270,14 @@ export class DeviceRegistry {
     return device;
   }
 
-  #deliver(device: Device, message: DeviceMessage, now: number): void {
-    const counters = this.#stats.forSender(message.senderId);
-    counters.inc("deliveredToDevices");
+  #deliver(
+    device: Device,
+    message: DeviceMessage,
+    now: number,
+    counters: CounterPair = this.#stats.forSender(message.senderId),
+  ): void {
+    counters.global.deliveredToDevices++;
+    counters.sender.deliveredToDevices++;
     if (!this.#ledgers.record(device.token, message.senderId, message.messageId, message.collapseKey, now)) {
       counters.inc("ledgerOverflow");
     }

@@ -194,6 +194,36 @@ describe("ledger bound", () => {
     expect(small.summary(false)).toMatchObject({ messages: 2, deliveries: 2, overflow: 1 });
   });
 
+  it("indexes interleaved arrivals per device in order, duplicates across flushes included", () => {
+    const dups: string[] = [];
+    const l = new Ledgers(100, (s) => dups.push(s));
+    l.record("t1", SENDER, "a", undefined, 1);
+    l.record("t2", SENDER, "a", "ck", 2);
+    l.record("t1", "other", "a", undefined, 3);
+    l.record("t1", SENDER, "a", "late", 4);
+    expect(l.summary(false)).toMatchObject({ devices: 2, messages: 3, deliveries: 4, duplicates: 1 });
+    l.record("t2", SENDER, "a", undefined, 5);
+    l.record("t3", SENDER, "b", undefined, 6);
+    expect(l.summary(true)).toEqual({
+      devices: 3,
+      messages: 4,
+      deliveries: 6,
+      duplicates: 2,
+      overflow: 0,
+      messageIds: { [`${SENDER}:a`]: 4, "other:a": 1, [`${SENDER}:b`]: 1 },
+    });
+    expect(dups).toEqual([SENDER, SENDER]);
+    expect([...(l.device("t1")?.entries() ?? [])]).toEqual([
+      { messageId: "a", senderId: SENDER, count: 2, firstAt: 1, lastAt: 4 },
+      { messageId: "a", senderId: "other", count: 1, firstAt: 3, lastAt: 3 },
+    ]);
+    expect([...(l.device("t2")?.entries() ?? [])]).toEqual([
+      { messageId: "a", senderId: SENDER, count: 2, firstAt: 2, lastAt: 5, collapseKey: "ck" },
+    ]);
+    l.clear();
+    expect(l.summary(false)).toEqual({ devices: 0, messages: 0, deliveries: 0, duplicates: 0, overflow: 0 });
+  });
+
   it("keeps first and last arrival times and the collapse key", () => {
     const l = new Ledgers(10);
     l.record("t", SENDER, "1", "ck", 5);
