@@ -1,10 +1,12 @@
 // Throughput of the upstream de-duplication path on real nats-server + redis-server (loopback):
 // N internal upstream records (each distinct, plus `dupFraction` redelivered copies) are queued first,
 // then K de-duplicators (as K coordinator replicas) start and the time until every record is
-// acknowledged is measured. Usage: node services/coordinator/bench/dedupe-throughput.ts [N=20000] [K=1]
+// acknowledged is measured. Baseline in the same run: the same records drained by a plain NATS-only loop
+// (consume, publish with Nats-Msg-Id awaiting the publish ack, ack; 256 in flight), without Redis.
+// Usage: node services/coordinator/bench/dedupe-throughput.ts [N=20000] [K=1]
 import { createKeySchema, createSubjects, RedisNodes, silentLogger, UpstreamHeaders } from "@ccs/cluster";
 import { startInfrastructure, waitFor } from "@ccs/testkit";
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, headers } from "@nats-io/transport-node";
 import { DedupeStore } from "../src/dedupe-store.ts";
 import { ensureUpstreamStreams } from "../src/streams.ts";
@@ -34,25 +36,28 @@ try {
     silentLogger,
   );
   const total = Math.round(n * (1 + dupFraction));
-  const pending: Promise<unknown>[] = [];
-  for (let i = 0; i < total; i++) {
-    const j = i < n ? i : i - n; // the last dupFraction * n are redeliveries of the first ones
-    const h = headers();
-    h.set(UpstreamHeaders.kind, "upstream");
-    h.set(UpstreamHeaders.senderId, "123456789012");
-    h.set(UpstreamHeaders.from, `device-token-${j}-${"x".repeat(140)}`);
-    h.set(UpstreamHeaders.messageId, `m-${j}`);
-    h.set(UpstreamHeaders.category, "com.example.app");
-    pending.push(
-      js.publish(
-        subjects.internalUp("123456789012"),
-        JSON.stringify({ data: { i: j }, message_id: `m-${j}` }),
-        { headers: h },
-      ),
-    );
-    if (pending.length >= 1_000) await Promise.all(pending.splice(0));
-  }
-  await Promise.all(pending);
+  const fill = async (): Promise<void> => {
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < total; i++) {
+      const j = i < n ? i : i - n; // the last dupFraction * n are redeliveries of the first ones
+      const h = headers();
+      h.set(UpstreamHeaders.kind, "upstream");
+      h.set(UpstreamHeaders.senderId, "123456789012");
+      h.set(UpstreamHeaders.from, `device-token-${j}-${"x".repeat(140)}`);
+      h.set(UpstreamHeaders.messageId, `m-${j}`);
+      h.set(UpstreamHeaders.category, "com.example.app");
+      pending.push(
+        js.publish(
+          subjects.internalUp("123456789012"),
+          JSON.stringify({ data: { i: j }, message_id: `m-${j}` }),
+          { headers: h },
+        ),
+      );
+      if (pending.length >= 1_000) await Promise.all(pending.splice(0));
+    }
+    await Promise.all(pending);
+  };
+  await fill();
   const keys = createKeySchema("bench:");
   const dedupers: UpstreamDeduper[] = [];
   const redis: RedisNodes[] = [];
@@ -83,6 +88,9 @@ try {
   const seconds = (performance.now() - started) / 1000;
   const stored = (await jsm.streams.info(subjects.upStream)).state.messages;
   const counters = dedupers.map((d) => d.counters());
+  await Promise.all(dedupers.map((d) => d.close()));
+  const baselineRecordsPerSecond = await natsOnlyBaseline();
+  const dedupeRecordsPerSecond = Math.round(total / seconds);
   console.log(
     JSON.stringify({
       replicas: k,
@@ -91,11 +99,45 @@ try {
       publishedCopies: stored,
       skippedAsDuplicates: counters.reduce((a, c) => a + c.duplicates + c.streamDuplicates, 0),
       seconds: Math.round(seconds * 100) / 100,
-      recordsPerSecond: Math.round(total / seconds),
+      recordsPerSecond: dedupeRecordsPerSecond,
+      baselineRecordsPerSecond,
+      ratio: Math.round((dedupeRecordsPerSecond / baselineRecordsPerSecond) * 100) / 100,
     }),
   );
-  await Promise.all(dedupers.map((d) => d.close()));
   await Promise.all(redis.map((r) => r.close()));
+
+  /** The same records through consume → publish (Nats-Msg-Id, await the publish ack) → ack, no Redis. */
+  async function natsOnlyBaseline(): Promise<number> {
+    // A work-queue stream takes one consumer per subject: the de-duplicators' consumer goes first.
+    await jsm.consumers.delete(subjects.internalUpStream, subjects.upstreamConsumer);
+    await fill();
+    await jsm.consumers.add(subjects.internalUpStream, {
+      durable_name: "bench-baseline",
+      ack_policy: AckPolicy.Explicit,
+      max_ack_pending: 20_000,
+    });
+    const consumer = await js.consumers.get(subjects.internalUpStream, "bench-baseline");
+    const began = performance.now();
+    const inFlight = new Set<Promise<void>>();
+    let received = 0;
+    const messages = await consumer.consume({ max_messages: 1_000 });
+    for await (const m of messages) {
+      const from = m.headers?.get(UpstreamHeaders.from) ?? "";
+      const id = m.headers?.get(UpstreamHeaders.messageId) ?? "";
+      const p = js
+        .publish(subjects.up("123456789012", "com.example.app"), m.data, { msgID: `baseline:${from}:${id}` })
+        .then(() => m.ack())
+        .finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      if (inFlight.size >= 256) await Promise.race(inFlight);
+      received += 1;
+      if (received >= total) break;
+    }
+    await Promise.all(inFlight);
+    const elapsed = (performance.now() - began) / 1000;
+    await messages.close();
+    return Math.round(total / elapsed);
+  }
 } finally {
   await Promise.allSettled(conns.map((c) => c.close()));
   await infra.dispose();
