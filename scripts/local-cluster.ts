@@ -7,6 +7,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
+  PortInUseError,
   type ProcessHandle,
   type ServerHandle,
   spawnProcess,
@@ -367,9 +368,28 @@ async function main(): Promise<void> {
     process.stderr.write(
       `local cluster failed to start: ${err instanceof Error ? err.message : String(err)}\n`,
     );
+    const portInUse = causeOfType(err, PortInUseError);
+    if (portInUse !== undefined) {
+      process.stderr.write(
+        `port ${portInUse.port} is taken (a system nats-server or redis-server?): pick free ports with ` +
+          "CCS_LOCAL_NATS_PORT, CCS_LOCAL_REDIS_PORT, CCS_LOCAL_EMULATOR_PORT, CCS_LOCAL_EMULATOR_ADMIN_PORT, " +
+          "CCS_LOCAL_COORDINATOR_PORTS or CCS_LOCAL_WORKER_PORTS (0 = any free port)\n",
+      );
+    }
     await stopAll();
     process.exit(1);
   }
+}
+
+/** The first error of `type` in the cause chain of `err` (start-up errors wrap their cause). */
+function causeOfType<T extends Error>(
+  err: unknown,
+  type: abstract new (...args: never[]) => T,
+): T | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++) {
+    if (e instanceof type) return e;
+  }
+  return undefined;
 }
 
 await main();
