@@ -1,45 +1,22 @@
-import type { ServerHandle } from "@ccs/testkit";
 import { waitFor } from "@ccs/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   type Assignment,
   AssignmentStore,
   LeaderLease,
   monotonicNow,
-  type RedisNodes,
   StaleFencingTokenError,
 } from "../src/index.ts";
-import { freshKeys, nextEvent, nodesFor, startRedisNodes } from "./support.ts";
+import { assignmentDoc, freshKeys, nextEvent, useRedisNodes } from "./support.ts";
 
 const TTL = 1_500;
 
 function doc(token: number, version: number, leaderId: string, slots: Record<string, string>): Assignment {
-  return {
-    token,
-    version,
-    leaderId,
-    writtenAt: Date.now(),
-    senders: [{ senderId: "1", connections: 2 }],
-    slots,
-  };
+  return assignmentDoc({ token, version, leaderId, slots });
 }
 
 describe("leader election on three Redis nodes", () => {
-  let servers: ServerHandle[];
-  const opened: RedisNodes[] = [];
-  const open = (): RedisNodes => {
-    const n = nodesFor(servers);
-    opened.push(n);
-    return n;
-  };
-
-  beforeAll(async () => {
-    servers = await startRedisNodes(3);
-  });
-  afterAll(async () => {
-    await Promise.allSettled(opened.map((n) => n.close()));
-    await Promise.allSettled((servers ?? []).map((s) => s.dispose()));
-  });
+  const { open } = useRedisNodes(3);
 
   it("one leader at a time; a stopped leader is replaced within the TTL and its stale write is rejected", async () => {
     const keys = freshKeys();

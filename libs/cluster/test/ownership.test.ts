@@ -1,6 +1,5 @@
-import type { ServerHandle } from "@ccs/testkit";
 import { waitFor } from "@ccs/testkit";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   type Assignment,
   AssignmentStore,
@@ -11,37 +10,16 @@ import {
   SlotStatusStore,
   WorkerRegistry,
 } from "../src/index.ts";
-import { freshKeys, nextEvent, nodesFor, startRedisNodes } from "./support.ts";
+import { assignmentDoc, freshKeys, nextEvent, useRedisNodes } from "./support.ts";
 
 const TTL = 1_500;
 
 function doc(version: number, slots: Record<string, string>): Assignment {
-  return {
-    token: 1,
-    version,
-    leaderId: "test",
-    writtenAt: Date.now(),
-    senders: [{ senderId: "1", connections: 2 }],
-    slots,
-  };
+  return assignmentDoc({ token: 1, version, slots });
 }
 
 describe("worker registry and slot ownership (three Redis nodes)", () => {
-  let servers: ServerHandle[];
-  const opened: RedisNodes[] = [];
-  const open = (): RedisNodes => {
-    const n = nodesFor(servers);
-    opened.push(n);
-    return n;
-  };
-
-  beforeAll(async () => {
-    servers = await startRedisNodes(3);
-  });
-  afterAll(async () => {
-    await Promise.allSettled(opened.map((n) => n.close()));
-    await Promise.allSettled((servers ?? []).map((s) => s.dispose()));
-  });
+  const { open } = useRedisNodes(3);
 
   it("lists live workers; a closed or silent worker disappears", async () => {
     const keys = freshKeys();
