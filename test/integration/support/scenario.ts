@@ -2,7 +2,7 @@
 // test fails, everything disposed afterwards and checked to be gone.
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterEach } from "vitest";
-import { Cluster, type ClusterOptions } from "./cluster.ts";
+import { Cluster, type ClusterOptions, DEMO_API_KEY, DEMO_SENDER_ID } from "./cluster.ts";
 import { connectNats, OutcomeCollector } from "./traffic.ts";
 
 export interface Scenario {
@@ -45,6 +45,28 @@ export async function startScenario(options: ClusterOptions): Promise<Scenario> 
       return c;
     },
   };
+}
+
+/**
+ * The coordinated-mode setting most scenarios share: the emulator's demo sender with `slots` connections
+ * and two coordinators, `<prefix>-c1` and `<prefix>-c2` (workers are the scenario's own business).
+ */
+export async function startCoordinatedScenario(options: {
+  readonly name: string;
+  readonly prefix: string;
+  readonly slots: number;
+  readonly redisNodes?: number;
+}): Promise<Scenario> {
+  const s = await startScenario({
+    name: options.name,
+    ...(options.redisNodes === undefined ? {} : { redisNodes: options.redisNodes }),
+    senders: [{ senderId: DEMO_SENDER_ID, apiKey: DEMO_API_KEY, connections: options.slots }],
+  });
+  await Promise.all([
+    s.cluster.startCoordinator(`${options.prefix}-c1`),
+    s.cluster.startCoordinator(`${options.prefix}-c2`),
+  ]);
+  return s;
 }
 
 /** A console line with timings, so the runs' reports show what happened. */

@@ -5,8 +5,8 @@
 import { waitFor } from "@ccs/testkit";
 import { jetstream } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
-import { type CoordinatorStatus, DEMO_API_KEY, DEMO_SENDER_ID, TIMINGS } from "../support/cluster.ts";
-import { note, startScenario } from "../support/scenario.ts";
+import { type CoordinatorStatus, DEMO_SENDER_ID, TIMINGS } from "../support/cluster.ts";
+import { note, startCoordinatedScenario } from "../support/scenario.ts";
 import {
   assertExactlyOneOutcomeEach,
   assertLedger,
@@ -22,13 +22,9 @@ const MESSAGES = 2_000;
 describe(NAME, () => {
   it("another coordinator takes over within the leader TTL and assignments continue", async () => {
     const t0 = Date.now();
-    const s = await startScenario({
-      name: NAME,
-      senders: [{ senderId: DEMO_SENDER_ID, apiKey: DEMO_API_KEY, connections: SLOTS }],
-    });
+    const s = await startCoordinatedScenario({ name: NAME, prefix: "lead", slots: SLOTS });
     const { cluster, nc } = s;
     const admin = cluster.emulator.admin;
-    await Promise.all([cluster.startCoordinator("lead-c1"), cluster.startCoordinator("lead-c2")]);
     const a = await cluster.startWorker("lead-a", { coordinated: true });
     await cluster.waitAllSlotsOwned(
       20_000,

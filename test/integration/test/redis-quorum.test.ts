@@ -5,14 +5,8 @@
 import { waitFor } from "@ccs/testkit";
 import { jetstream } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
-import {
-  type CoordinatorStatus,
-  DEMO_API_KEY,
-  DEMO_SENDER_ID,
-  TIMINGS,
-  type WorkerStatus,
-} from "../support/cluster.ts";
-import { note, startScenario } from "../support/scenario.ts";
+import { type CoordinatorStatus, DEMO_SENDER_ID, TIMINGS, type WorkerStatus } from "../support/cluster.ts";
+import { note, startCoordinatedScenario } from "../support/scenario.ts";
 import {
   assertExactlyOneOutcomeEach,
   assertLedger,
@@ -28,14 +22,9 @@ const MESSAGES = 3_000;
 describe(NAME, () => {
   it("one of three Redis nodes dies and locks hold", async () => {
     const t0 = Date.now();
-    const s = await startScenario({
-      name: NAME,
-      redisNodes: 3,
-      senders: [{ senderId: DEMO_SENDER_ID, apiKey: DEMO_API_KEY, connections: SLOTS }],
-    });
+    const s = await startCoordinatedScenario({ name: NAME, prefix: "rq", slots: SLOTS, redisNodes: 3 });
     const { cluster, nc } = s;
     const admin = cluster.emulator.admin;
-    await Promise.all([cluster.startCoordinator("rq-c1"), cluster.startCoordinator("rq-c2")]);
     const a = await cluster.startWorker("rq-a", { coordinated: true });
     const before = await cluster.waitAllSlotsOwned(
       20_000,

@@ -5,8 +5,8 @@
 import { waitFor } from "@ccs/testkit";
 import { jetstream } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
-import { DEMO_API_KEY, DEMO_SENDER_ID, TIMINGS } from "../support/cluster.ts";
-import { note, startScenario } from "../support/scenario.ts";
+import { DEMO_SENDER_ID, TIMINGS } from "../support/cluster.ts";
+import { note, startCoordinatedScenario } from "../support/scenario.ts";
 import {
   assertExactlyOneOutcomeEach,
   assertLedger,
@@ -21,13 +21,9 @@ const MESSAGES = 3_000;
 describe(NAME, () => {
   it("a joining worker gets its share of the slots and traffic during the join is acked exactly once", async () => {
     const t0 = Date.now();
-    const s = await startScenario({
-      name: NAME,
-      senders: [{ senderId: DEMO_SENDER_ID, apiKey: DEMO_API_KEY, connections: SLOTS }],
-    });
+    const s = await startCoordinatedScenario({ name: NAME, prefix: "join", slots: SLOTS });
     const { cluster, nc } = s;
     const admin = cluster.emulator.admin;
-    await Promise.all([cluster.startCoordinator("join-c1"), cluster.startCoordinator("join-c2")]);
     const a = await cluster.startWorker("join-a", { coordinated: true, capacity: 16 });
     const initial = await cluster.waitAllSlotsOwned(
       20_000,

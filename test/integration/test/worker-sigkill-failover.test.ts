@@ -5,8 +5,8 @@
 import { waitFor } from "@ccs/testkit";
 import { jetstream } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
-import { DEMO_API_KEY, DEMO_SENDER_ID, TIMINGS } from "../support/cluster.ts";
-import { note, startScenario } from "../support/scenario.ts";
+import { DEMO_SENDER_ID, TIMINGS } from "../support/cluster.ts";
+import { note, startCoordinatedScenario } from "../support/scenario.ts";
 import {
   assertExactlyOneOutcomeEach,
   assertLedger,
@@ -21,13 +21,9 @@ const MESSAGES = 3_000;
 describe(NAME, () => {
   it("a SIGKILLed worker's slots move to the survivor with nothing lost", async () => {
     const t0 = Date.now();
-    const s = await startScenario({
-      name: NAME,
-      senders: [{ senderId: DEMO_SENDER_ID, apiKey: DEMO_API_KEY, connections: SLOTS }],
-    });
+    const s = await startCoordinatedScenario({ name: NAME, prefix: "kill", slots: SLOTS });
     const { cluster, nc } = s;
     const admin = cluster.emulator.admin;
-    await Promise.all([cluster.startCoordinator("kill-c1"), cluster.startCoordinator("kill-c2")]);
     const [a, b] = await Promise.all([
       cluster.startWorker("kill-a", { coordinated: true }),
       cluster.startWorker("kill-b", { coordinated: true }),

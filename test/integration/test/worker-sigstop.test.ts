@@ -12,14 +12,8 @@
 import { waitFor } from "@ccs/testkit";
 import { jetstream } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
-import {
-  boundResources,
-  DEMO_API_KEY,
-  DEMO_SENDER_ID,
-  TIMINGS,
-  type WorkerStatus,
-} from "../support/cluster.ts";
-import { note, startScenario } from "../support/scenario.ts";
+import { boundResources, DEMO_SENDER_ID, TIMINGS, type WorkerStatus } from "../support/cluster.ts";
+import { note, startCoordinatedScenario } from "../support/scenario.ts";
 import {
   arrivalsSince,
   assertExactlyOneOutcomeEach,
@@ -36,13 +30,9 @@ const MESSAGES = 2_000;
 describe(NAME, () => {
   it("a worker frozen past its TTL does not act on the slots it lost once resumed", async () => {
     const t0 = Date.now();
-    const s = await startScenario({
-      name: NAME,
-      senders: [{ senderId: DEMO_SENDER_ID, apiKey: DEMO_API_KEY, connections: SLOTS }],
-    });
+    const s = await startCoordinatedScenario({ name: NAME, prefix: "stop", slots: SLOTS });
     const { cluster, nc } = s;
     const admin = cluster.emulator.admin;
-    await Promise.all([cluster.startCoordinator("stop-c1"), cluster.startCoordinator("stop-c2")]);
     const [a, b] = await Promise.all([
       cluster.startWorker("stop-a", { coordinated: true }),
       cluster.startWorker("stop-b", { coordinated: true }),
@@ -166,13 +156,9 @@ describe(NAME, () => {
 
   it("resumed right after losing its slots (before its work is redelivered), it sends nothing on them", async () => {
     const t0 = Date.now();
-    const s = await startScenario({
-      name: `${NAME}-early-resume`,
-      senders: [{ senderId: DEMO_SENDER_ID, apiKey: DEMO_API_KEY, connections: SLOTS }],
-    });
+    const s = await startCoordinatedScenario({ name: `${NAME}-early-resume`, prefix: "stop2", slots: SLOTS });
     const { cluster, nc } = s;
     const admin = cluster.emulator.admin;
-    await Promise.all([cluster.startCoordinator("stop2-c1"), cluster.startCoordinator("stop2-c2")]);
     const [a, b] = await Promise.all([
       cluster.startWorker("stop2-a", { coordinated: true }),
       cluster.startWorker("stop2-b", { coordinated: true }),
