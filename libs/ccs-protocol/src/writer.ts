@@ -168,13 +168,13 @@ export function upstreamStanza(fields: UpstreamFields, attrs?: StanzaAttrs): str
   return gcmMessageStanza(payload, attrs);
 }
 
+const CONDITION_RE = /^[a-z][a-z-]{0,63}$/;
+
 /**
  * `<message type="error">` echoing the offending JSON, as CCS sends for a malformed message:
  * `<error code="400" type="modify"><bad-request xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"/><text ...>...</text></error>`.
  * `type` is forced to "error".
  */
-const CONDITION_RE = /^[a-z][a-z-]{0,63}$/;
-
 export function stanzaErrorStanza(attrs: StanzaAttrs, jsonText: string, error: StanzaErrorInfo): string {
   if (!CONDITION_RE.test(error.condition)) {
     throw new InvalidOptionError(

@@ -8,7 +8,7 @@ import { errorFields, type Logger, silentLogger } from "@ccs/telemetry";
 import type { Redis } from "ioredis";
 import { InvalidOptionError, QuorumError, StaleFencingTokenError } from "./errors.ts";
 import type { KeySchema } from "./keys.ts";
-import type { RedisNodes } from "./redis-nodes.ts";
+import { loggableUrl, type RedisNodes } from "./redis-nodes.ts";
 import type { SlotId } from "./slots.ts";
 
 export const DEFAULT_ASSIGNMENT_POLL_INTERVAL_MS = 2_000;
@@ -201,7 +201,10 @@ export class AssignmentStore {
       const sub = this.#nodes.createClient(url);
       sub.on("message", () => refresh());
       sub.subscribe(this.#keys.assignmentChannel()).catch((error: unknown) => {
-        this.#logger.warn({ url, ...errorFields(error) }, "assignment subscribe failed; polling covers it");
+        this.#logger.warn(
+          { url: loggableUrl(url), ...errorFields(error) },
+          "assignment subscribe failed; polling covers it",
+        );
       });
       return sub;
     });

@@ -8,7 +8,12 @@
 
 import { EventEmitter } from "node:events";
 import { errorFields, type Logger, silentLogger } from "@ccs/telemetry";
-import type { Assignment, AssignmentStore, AssignmentWatch } from "./assignment-store.ts";
+import {
+  type Assignment,
+  type AssignmentStore,
+  type AssignmentWatch,
+  compareAssignments,
+} from "./assignment-store.ts";
 import { jittered } from "./clock.ts";
 import { IllegalStateError, InvalidOptionError, LockBusyError } from "./errors.ts";
 import type { KeySchema } from "./keys.ts";
@@ -140,11 +145,7 @@ export class SlotOwnershipClient extends EventEmitter<SlotOwnershipEvents> {
   /** Feeds a desired assignment (ignored unless newer than the last one applied). */
   apply(assignment: Assignment): void {
     const last = this.#assignment;
-    if (
-      last !== undefined &&
-      (assignment.token < last.token ||
-        (assignment.token === last.token && assignment.version <= last.version))
-    ) {
+    if (last !== undefined && compareAssignments(assignment, last) <= 0) {
       return;
     }
     this.#assignment = assignment;

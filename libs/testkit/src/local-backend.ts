@@ -28,8 +28,6 @@ export class LocalBackend implements ServerBackend {
   readonly dataDir: string | undefined;
   readonly #options: LocalBackendOptions;
   #process: ProcessHandle | undefined;
-  /** Output of previous runs survives a restart so start-up errors show the whole story. */
-  #previousOutput: readonly string[] = [];
 
   constructor(options: LocalBackendOptions) {
     this.#options = options;
@@ -58,9 +56,6 @@ export class LocalBackend implements ServerBackend {
     // Otherwise the readiness probe could be answered by whoever holds the port.
     if (!(await isPortFree(this.port, this.host))) {
       throw new PortInUseError(this.host, this.port);
-    }
-    if (this.#process !== undefined) {
-      this.#previousOutput = this.#process.lines;
     }
     const options: Parameters<typeof spawnProcess>[0] = {
       command: this.#options.binary,
@@ -100,7 +95,7 @@ export class LocalBackend implements ServerBackend {
   }
 
   async output(): Promise<readonly string[]> {
-    return this.#process?.lines ?? this.#previousOutput;
+    return this.#process?.lines ?? [];
   }
 
   async cleanup(): Promise<void> {

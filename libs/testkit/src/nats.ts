@@ -15,7 +15,7 @@ import { validatePort, validateTimeout } from "./validate.ts";
 
 /** Image used in container mode; override with env `CCS_NATS_IMAGE`. */
 export const DEFAULT_NATS_IMAGE = "nats:2.10";
-/** How long a NATS server may take to answer after launch (local mode). */
+/** How long a NATS server may take to answer after launch. */
 export const DEFAULT_NATS_READY_TIMEOUT_MS = 15_000;
 /** JetStream is on unless turned off. */
 export const DEFAULT_NATS_JETSTREAM = true;

@@ -14,7 +14,7 @@ import { validatePort, validateTimeout } from "./validate.ts";
 
 /** Image used in container mode; override with env `CCS_REDIS_IMAGE`. */
 export const DEFAULT_REDIS_IMAGE = "redis:7.2-alpine";
-/** How long a Redis server may take to answer PING after launch (local mode). */
+/** How long a Redis server may take to answer PING after launch. */
 export const DEFAULT_REDIS_READY_TIMEOUT_MS = 10_000;
 
 export interface StartRedisOptions {
