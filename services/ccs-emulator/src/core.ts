@@ -1,4 +1,10 @@
-import { type DownstreamRequest, NACK_TEXTS, type NackCode } from "@ccs/ccs-protocol";
+import {
+  CCS_RECEIPT_FROM,
+  type DownstreamRequest,
+  NACK_TEXTS,
+  type NackCode,
+  RECEIPT_MESSAGE_ID_PREFIX,
+} from "@ccs/ccs-protocol";
 import type { ResolvedConfig, RuntimeSettings } from "./config.ts";
 import type { Connection } from "./connection/connection.ts";
 import type { Answer, AuthOutcome, ConnectionHub } from "./connection/hub.ts";
@@ -17,8 +23,6 @@ import { UpstreamRouter } from "./upstream/router.ts";
 export const DEFAULT_TTL_SECONDS = 2_419_200;
 /** Upstream messages and receipts without a time_to_live stay re-deliverable this long. */
 export const DEFAULT_UPSTREAM_TTL_SECONDS = 2_419_200;
-/** `from` of receipts. */
-export const RECEIPT_FROM = "gcm.googleapis.com";
 
 /**
  * The emulator's shared state and its rules: authentication, the answer of each downstream message,
@@ -237,7 +241,7 @@ export class EmulatorCore implements ConnectionHub {
   #delivered(device: Device, message: DeviceMessage): void {
     if (!message.receiptRequested) return;
     const now = this.clock();
-    const messageId = `dr2:${message.messageId}`;
+    const messageId = `${RECEIPT_MESSAGE_ID_PREFIX}${message.messageId}`;
     const json = JSON.stringify({
       category: device.category,
       data: {
@@ -248,13 +252,13 @@ export class EmulatorCore implements ConnectionHub {
       },
       message_id: messageId,
       message_type: "receipt",
-      from: RECEIPT_FROM,
+      from: CCS_RECEIPT_FROM,
       time_to_live: 0,
     });
     this.router.enqueue({
       kind: "receipt",
       senderId: message.senderId,
-      from: RECEIPT_FROM,
+      from: CCS_RECEIPT_FROM,
       messageId,
       json,
       expiresAt: now + DEFAULT_UPSTREAM_TTL_SECONDS * 1000,

@@ -16,8 +16,9 @@ export const DEFAULT_DRAIN_REPLACEMENT_FAILURES = 3;
 export const DEFAULT_DEDUPE_WINDOW_MS = 24 * 3600_000;
 /** Upstream messages processed concurrently per coordinator (publishes in flight). */
 export const DEFAULT_UPSTREAM_MAX_IN_FLIGHT = 256;
-/** Redelivery delay of an internal upstream message that could not be processed. */
+/** Ack wait of the shared internal upstream consumer. */
 export const DEFAULT_UPSTREAM_ACK_WAIT_MS = 30_000;
+/** Redelivery (nak) delay of an internal upstream message that could not be processed. */
 export const DEFAULT_UPSTREAM_RETRY_DELAY_MS = 1_000;
 export const DEFAULT_STREAM_REPLICAS = 1;
 /** JetStream duplicate window of CCS_UP / CCS_RECEIPT: must exceed ack wait + retries (covers a crash between publish and the Redis write). */

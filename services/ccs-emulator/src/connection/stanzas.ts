@@ -2,17 +2,19 @@
  * The fixed server-side XML of a CCS session (stream header, features, SASL and bind answers, stream
  * errors), exactly as the reference documents and CONTRACT.md show it.
  */
-import { CCS_DOMAIN, escapeXmlAttr, escapeXmlText } from "@ccs/ccs-protocol";
+import {
+  CCS_DOMAIN,
+  escapeXmlAttr,
+  escapeXmlText,
+  NS_BIND,
+  NS_SASL,
+  NS_SESSION,
+  NS_STANZAS,
+  NS_STREAMS_ERRORS,
+} from "@ccs/ccs-protocol";
 
+export { NS_BIND, NS_CLIENT, NS_PING, NS_SASL, NS_SESSION, NS_STREAM } from "@ccs/ccs-protocol";
 export const NS_TLS = "urn:ietf:params:xml:ns:xmpp-tls";
-export const NS_STREAM = "http://etherx.jabber.org/streams";
-export const NS_CLIENT = "jabber:client";
-export const NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl";
-export const NS_BIND = "urn:ietf:params:xml:ns:xmpp-bind";
-export const NS_SESSION = "urn:ietf:params:xml:ns:xmpp-session";
-export const NS_PING = "urn:xmpp:ping";
-export const NS_STREAM_ERRORS = "urn:ietf:params:xml:ns:xmpp-streams";
-export const NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 export function streamHeader(streamId: string): string {
   return `<stream:stream from="${CCS_DOMAIN}" id="${escapeXmlAttr(streamId)}" version="1.0" xmlns:stream="http://etherx.jabber.org/streams" xmlns="jabber:client">`;
@@ -47,7 +49,7 @@ export const StreamErrorCondition = {
 export type StreamErrorCondition = (typeof StreamErrorCondition)[keyof typeof StreamErrorCondition];
 
 export function streamErrorAndClose(condition: StreamErrorCondition): string {
-  return `<stream:error><${condition} xmlns="${NS_STREAM_ERRORS}"/></stream:error></stream:stream>`;
+  return `<stream:error><${condition} xmlns="${NS_STREAMS_ERRORS}"/></stream:error></stream:stream>`;
 }
 
 export function bindResult(id: string, jid: string): string {
@@ -63,9 +65,4 @@ export function iqResult(id: string, to: string | undefined): string {
 /** An iq the server does not handle: `<service-unavailable/>` (RFC 6120 §8.4). */
 export function iqServiceUnavailable(id: string): string {
   return `<iq id="${escapeXmlAttr(id)}" type="error"><error type="cancel"><service-unavailable xmlns="${NS_STANZAS}"/></error></iq>`;
-}
-
-/** A `<message>` carrying a `<gcm>` payload (upstream messages, receipts). */
-export function upstreamMessage(to: string, stanzaId: string, json: string): string {
-  return `<message to="${escapeXmlAttr(to)}" from="devices@${CCS_DOMAIN}" type="normal" id="${escapeXmlAttr(stanzaId)}"><gcm xmlns="google:mobile:data">${escapeXmlText(json)}</gcm></message>`;
 }
