@@ -2,10 +2,8 @@
 export const DEFAULT_NATS_SERVERS = ["nats://127.0.0.1:4222"] as const;
 export const DEFAULT_SUBJECT_PREFIX = "ccs";
 
-/** Stream names default to `<PREFIX>_DOWN`, `<PREFIX>_OUTCOMES`, `<PREFIX>_INTERNAL_UP` (these with prefix "ccs"). */
-export const DEFAULT_DOWN_STREAM_NAME = "CCS_DOWN";
-export const DEFAULT_OUTCOME_STREAM_NAME = "CCS_OUTCOMES";
-export const DEFAULT_UPSTREAM_STREAM_NAME = "CCS_INTERNAL_UP";
+/** Stream names default to `<PREFIX>_DOWN`, `<PREFIX>_OUTCOMES`, `<PREFIX>_INTERNAL_UP`, derived from the
+ * subject prefix in parse-config.ts (CCS_DOWN, CCS_OUTCOMES, CCS_INTERNAL_UP with prefix "ccs"). */
 export const DEFAULT_STREAM_REPLICAS = 1;
 export const DEFAULT_STREAM_STORAGE = "file";
 /** JetStream de-duplication window (Nats-Msg-Id), all three streams. */

@@ -67,7 +67,7 @@ export function loadWorkerConfig(env: Env = process.env, context: ParseContext =
 }
 
 /** A new input object: the file's values with the environment's on top. */
-export function overlayEnv(file: WorkerConfigInput, env: Env, problems: string[]): WorkerConfigInput {
+function overlayEnv(file: WorkerConfigInput, env: Env, problems: string[]): WorkerConfigInput {
   const str = (name: string): string | undefined => {
     const v = env[name];
     return v === undefined || v === "" ? undefined : v;

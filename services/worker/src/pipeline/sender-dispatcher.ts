@@ -25,6 +25,7 @@ import type {
   ConnectionState,
   SendResult,
 } from "../connection/contract.ts";
+import { IllegalStateError } from "../connection/errors.ts";
 import { Metric, type WorkerMetrics } from "../metrics.ts";
 import { checkTtl, expiresBefore, type PreparationLimits, prepareMessage } from "./message-preparation.ts";
 import { buildOutcome, type Verdict, WorkerCode } from "./outcome.ts";
@@ -35,13 +36,6 @@ import type { UpstreamPersister } from "./upstream-persister.ts";
 
 /** Lifecycle: running -> stopping (no pulls, hand back unsent) -> stopped. */
 export type DispatcherState = "running" | "stopping" | "stopped";
-
-export class IllegalStateError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "IllegalStateError";
-  }
-}
 
 export interface FetchSettings {
   /** Pull more once this fraction of a window is free (0..1). */

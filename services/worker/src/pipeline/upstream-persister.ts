@@ -43,7 +43,7 @@ export interface UpstreamPersisterOptions {
  * Nats-Msg-Id of an upstream message: device message ids are unique per device only, so the id
  * includes `from`; a redelivery by CCS (same from + message_id) is de-duplicated by the stream.
  */
-export function upstreamMsgId(d: Pick<UpstreamDelivery, "senderId" | "kind" | "from" | "messageId">): string {
+function upstreamMsgId(d: Pick<UpstreamDelivery, "senderId" | "kind" | "from" | "messageId">): string {
   return `${d.senderId}:${d.kind}:${d.from}:${d.messageId}`;
 }
 
