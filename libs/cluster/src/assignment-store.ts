@@ -4,11 +4,11 @@
 // deposed leader's write is rejected by a majority even before the new leader wrote anything.
 // Watchers learn of changes through Redis pub/sub (published by the write script) and poll as a fallback.
 
-import { errorFields, type Logger, silentLogger } from "@ccs/telemetry";
+import { errorFields, type Logger, redactUrlCredentials, silentLogger } from "@ccs/telemetry";
 import type { Redis } from "ioredis";
 import { InvalidOptionError, QuorumError, StaleFencingTokenError } from "./errors.ts";
 import type { KeySchema } from "./keys.ts";
-import { loggableUrl, type RedisNodes } from "./redis-nodes.ts";
+import type { RedisNodes } from "./redis-nodes.ts";
 import type { SlotId } from "./slots.ts";
 
 export const DEFAULT_ASSIGNMENT_POLL_INTERVAL_MS = 2_000;
@@ -202,7 +202,7 @@ export class AssignmentStore {
       sub.on("message", () => refresh());
       sub.subscribe(this.#keys.assignmentChannel()).catch((error: unknown) => {
         this.#logger.warn(
-          { url: loggableUrl(url), ...errorFields(error) },
+          { url: redactUrlCredentials(url), ...errorFields(error) },
           "assignment subscribe failed; polling covers it",
         );
       });

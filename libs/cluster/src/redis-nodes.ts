@@ -1,7 +1,7 @@
 // N independent Redis nodes (one locally, an odd number >= 3 for a quorum in production) and the
 // majority/any/all helpers every quorum operation in this library is built on.
 
-import { errorFields, type Logger, silentLogger } from "@ccs/telemetry";
+import { errorFields, type Logger, redactUrlCredentials, silentLogger } from "@ccs/telemetry";
 import { Redis } from "ioredis";
 import { InvalidOptionError, QuorumError } from "./errors.ts";
 
@@ -9,20 +9,6 @@ import { InvalidOptionError, QuorumError } from "./errors.ts";
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 1_000;
 
 /** `url` with any password replaced, for logs (a Redis URL may carry `redis://:password@host`). */
-export function loggableUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password === "") {
-      return url;
-    }
-    parsed.password = "redacted";
-    return parsed.toString();
-  } catch {
-    // Not a URL we can parse: say so rather than risk echoing a secret.
-    return "(unparseable redis url)";
-  }
-}
-
 export interface RedisNodesOptions {
   /** `redis://host:port` URLs of independent Redis servers (not replicas of each other). */
   readonly urls: readonly string[];
@@ -94,7 +80,10 @@ export class RedisNodes {
     // Connection errors surface as command failures (quorum logic decides); without a listener an
     // 'error' event would crash the process. Logged at debug: ioredis repeats them on every retry.
     client.on("error", (error: unknown) =>
-      this.#options.logger.debug({ url: loggableUrl(url), ...errorFields(error) }, "redis connection error"),
+      this.#options.logger.debug(
+        { url: redactUrlCredentials(url), ...errorFields(error) },
+        "redis connection error",
+      ),
     );
     return client;
   }

@@ -25,4 +25,4 @@ export { Attr, MessagingOperation, MessagingSystem, SpanNames } from "./names.ts
 export { extractTraceContext, injectTraceContext } from "./propagation.ts";
 export type { StartTelemetryOptions, TelemetryHandle } from "./sdk.ts";
 export { startTelemetry } from "./sdk.ts";
-export { REDACTED, redactText, Secret } from "./secret.ts";
+export { REDACTED, redactText, redactUrlCredentials, Secret } from "./secret.ts";

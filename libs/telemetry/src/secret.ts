@@ -52,3 +52,21 @@ export function redactText(text: string, secrets: Iterable<string | Secret>): st
   }
   return result;
 }
+
+/**
+ * A URL safe to show in logs and error messages: its password (or, in the token form `scheme://TOKEN@host`,
+ * its user name) is replaced by "REDACTED". Text that does not parse as a URL is not echoed at all.
+ */
+export function redactUrlCredentials(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "(unparseable URL)";
+  }
+  // Plain letters: the brackets of REDACTED would be percent-encoded inside a URL.
+  if (parsed.password !== "") parsed.password = "REDACTED";
+  else if (parsed.username !== "") parsed.username = "REDACTED";
+  else return url;
+  return parsed.toString();
+}

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { createLogger, errorFields, type Logger, silentLogger } from "../src/index.ts";
+import { createLogger, errorFields, type Logger, redactUrlCredentials, silentLogger } from "../src/index.ts";
 import { CaptureStream } from "./capture.ts";
 
 describe("silentLogger", () => {
@@ -26,5 +26,18 @@ describe("errorFields", () => {
   test("stringifies anything else as the message", () => {
     expect(errorFields("nope")).toEqual({ err: { message: "nope" } });
     expect(errorFields(42)).toEqual({ err: { message: "42" } });
+  });
+});
+
+describe("redactUrlCredentials", () => {
+  test("masks a password, or a token in the user name, and passes plain URLs through", () => {
+    expect(redactUrlCredentials("redis://:s3cret@10.0.0.1:6379")).toBe("redis://:REDACTED@10.0.0.1:6379");
+    expect(redactUrlCredentials("redis://user:s3cret@host:6379/0")).not.toContain("s3cret");
+    expect(redactUrlCredentials("nats://t0ken@host:4222")).toBe("nats://REDACTED@host:4222");
+    expect(redactUrlCredentials("redis://127.0.0.1:6379")).toBe("redis://127.0.0.1:6379");
+  });
+
+  test("never echoes text that is not a URL", () => {
+    expect(redactUrlCredentials("not a url with s3cret")).toBe("(unparseable URL)");
   });
 });

@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
 import { DEFAULT_KEY_PREFIX, DEFAULT_SUBJECT_PREFIX, parseSenders, type SenderConfig } from "@ccs/cluster";
+import { redactUrlCredentials } from "@ccs/telemetry";
 import * as D from "./defaults.ts";
 import { CoordinatorConfigError } from "./errors.ts";
 
@@ -213,7 +214,10 @@ function urls(
   }
   for (const u of raw) {
     if (typeof u !== "string" || !scheme.test(u)) {
-      throw new CoordinatorConfigError(field, `invalid URL ${JSON.stringify(u)}`);
+      throw new CoordinatorConfigError(
+        field,
+        `invalid URL ${JSON.stringify(typeof u === "string" ? redactUrlCredentials(u) : u)}`,
+      );
     }
   }
   return raw;

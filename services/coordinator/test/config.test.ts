@@ -69,4 +69,10 @@ describe("coordinator configuration", () => {
     await expect(loadCoordinatorConfig({ CCS_HTTP_PORT: "abc" })).rejects.toThrow(/CCS_HTTP_PORT/);
     await expect(parseCoordinatorConfig({ nats: { servers: ["http://x"] } })).rejects.toThrow(/nats.servers/);
   });
+
+  it("names a bad Redis URL without echoing its password", async () => {
+    const failure = parseCoordinatorConfig({ redis: { urls: ["http://:pw-not-for-logs@host:6379"] } });
+    await expect(failure).rejects.toThrow(/redis.urls/);
+    await expect(failure).rejects.not.toThrow(/pw-not-for-logs/);
+  });
 });

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { Secret } from "@ccs/telemetry";
+import { redactUrlCredentials, Secret } from "@ccs/telemetry";
 import { type BackoffPolicy, DEFAULT_RETRY_POLICY } from "../pipeline/retry-policy.ts";
 import * as D from "./defaults.ts";
 import { ConfigError } from "./errors.ts";
@@ -320,7 +320,10 @@ function parseCluster(p: Problems, input: NonNullable<WorkerConfigInput["cluster
     redisUrls = list.map((s) => (typeof s === "string" ? s.trim() : "")).filter((s) => s.length > 0);
     const bad = redisUrls.filter((u) => !REDIS_URL_RE.test(u));
     if (bad.length > 0)
-      p.add("cluster.redisUrls", `must be redis:// or rediss:// URLs, got ${describe(bad[0])}`);
+      p.add(
+        "cluster.redisUrls",
+        `must be redis:// or rediss:// URLs, got ${describe(redactUrlCredentials(bad[0] ?? ""))}`,
+      );
     if (redisUrls.length % 2 === 0 && redisUrls.length > 0) {
       p.add("cluster.redisUrls", `needs an odd number of independent Redis nodes, got ${redisUrls.length}`);
     }

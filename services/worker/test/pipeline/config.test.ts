@@ -37,6 +37,17 @@ describe("worker config", () => {
     expect(Object.isFrozen(c.streams.down)).toBe(true);
   });
 
+  it("names a bad Redis URL without echoing its password", () => {
+    const parse = () =>
+      parseWorkerConfig(
+        { senders: [sender], cluster: { redisUrls: "http://:pw-not-for-logs@host:6379" } },
+        { env: {}, defaultWorkerId: "w1" },
+      );
+    expect(parse).toThrow(ConfigError);
+    expect(parse).toThrow(/cluster\.redisUrls/);
+    expect(parse).not.toThrow(/pw-not-for-logs/);
+  });
+
   it("derives default stream names from the subject prefix (as libs/cluster does)", () => {
     const c = parseWorkerConfig({ subjectPrefix: "acme.push", senders: [sender] }, { env: {} });
     expect([c.streams.down.name, c.streams.outcomes.name, c.streams.upstream.name]).toEqual([
