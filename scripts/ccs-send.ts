@@ -3,9 +3,17 @@
 // duplicate window is dropped) and prints one JSON line per message. With --wait it also waits for
 // each message's outcome on `ccs.out.<sender>` and prints it (exit 1 if one does not come in time).
 import { randomBytes } from "node:crypto";
+import { TTL_MAX_SECONDS } from "@ccs/ccs-protocol";
 import { jetstream } from "@nats-io/jetstream";
-import { connect } from "@nats-io/transport-node";
-import { DEFAULT_SENDER_ID, natsServers, parseCli, positiveInt, subjectPrefix } from "./cli-args.ts";
+import {
+  connectOrExit,
+  DEFAULT_SENDER_ID,
+  intInRange,
+  natsServers,
+  parseCli,
+  positiveInt,
+  subjectPrefix,
+} from "./cli-args.ts";
 
 const USAGE = `usage: npm run send -- --to TOKEN [--data key=value]... [--sender ID] [--count N] [--ttl SECONDS]
                      [--wait] [--timeout MS] [--nats URL] [--prefix ccs]`;
@@ -39,10 +47,10 @@ const to = args.to;
 const senderId = args.sender ?? DEFAULT_SENDER_ID;
 const count = positiveInt("count", args.count, 1, USAGE);
 const timeoutMs = positiveInt("timeout", args.timeout, 30_000, USAGE);
-const ttl = args.ttl === undefined ? undefined : positiveInt("ttl", args.ttl, 1, USAGE);
+const ttl = args.ttl === undefined ? undefined : intInRange("ttl", args.ttl, 0, TTL_MAX_SECONDS, USAGE);
 const prefix = subjectPrefix(args.prefix);
 
-const nc = await connect({ servers: natsServers(args.nats), name: "ccs-send" });
+const nc = await connectOrExit(natsServers(args.nats), "ccs-send");
 const js = jetstream(nc);
 const pending = new Set<string>();
 let done: () => void = () => undefined;

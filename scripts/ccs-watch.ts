@@ -1,8 +1,8 @@
 // `npm run watch [-- --sender ID]`: prints outcomes (`ccs.out.*`), upstream messages (`ccs.up.*.>`) and
 // delivery receipts (`ccs.receipt.*`) as they are published — core NATS subscriptions, nothing is
 // consumed or acknowledged. Ctrl-C stops. `--json` prints one raw JSON line per message instead.
-import { connect, type Msg } from "@nats-io/transport-node";
-import { natsServers, parseCli, subjectPrefix } from "./cli-args.ts";
+import type { Msg } from "@nats-io/transport-node";
+import { connectOrExit, natsServers, parseCli, subjectPrefix } from "./cli-args.ts";
 
 const USAGE = "usage: npm run watch [-- --sender ID] [--json] [--nats URL] [--prefix ccs]";
 const args = parseCli(
@@ -14,7 +14,7 @@ const args = parseCli(
 );
 const prefix = subjectPrefix(args.prefix);
 const sender = args.sender ?? "*";
-const nc = await connect({ servers: natsServers(args.nats), name: "ccs-watch" });
+const nc = await connectOrExit(natsServers(args.nats), "ccs-watch");
 
 type Kind = "outcome" | "upstream" | "receipt";
 

@@ -1,6 +1,7 @@
-// Tiny argument parsing shared by scripts/ccs-send.ts and scripts/ccs-watch.ts (node:util parseArgs),
+// Argument parsing and the NATS connection shared by scripts/ccs-send.ts and scripts/ccs-watch.ts (node:util parseArgs),
 // including the flags both take (--nats, --prefix, --help).
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 
 export const DEFAULT_SENDER_ID = "123456789012";
 
@@ -43,6 +44,18 @@ export function parseCli<T extends ParseArgsOptionsConfig>(options: T, usage: st
   return values;
 }
 
+/** An integer flag within [min, max]; exits 2 with the usage otherwise. */
+export function intInRange(name: string, raw: string, min: number, max: number, usage: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    process.stderr.write(
+      `--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}\n${usage}\n`,
+    );
+    process.exit(2);
+  }
+  return n;
+}
+
 export function positiveInt(name: string, raw: string | undefined, fallback: number, usage: string): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
@@ -51,4 +64,17 @@ export function positiveInt(name: string, raw: string | undefined, fallback: num
     process.exit(2);
   }
   return n;
+}
+
+/** Connects to NATS or exits 1 with one clear line (no stack trace) naming the servers and the way to change them. */
+export async function connectOrExit(servers: string[], name: string): Promise<NatsConnection> {
+  try {
+    return await connect({ servers, name });
+  } catch (err) {
+    process.stderr.write(
+      `${name}: cannot connect to NATS at ${servers.join(", ")} (${err instanceof Error ? err.message : String(err)}); ` +
+        "is the cluster running (npm start)? Use --nats URL or CCS_NATS_SERVERS to point elsewhere.\n",
+    );
+    process.exit(1);
+  }
 }
