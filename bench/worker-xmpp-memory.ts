@@ -24,6 +24,7 @@ try {
     senderId: DEMO_SENDER_ID,
     apiKey: DEMO_API_KEY,
     slotIndex: 0,
+    upstream: () => undefined,
     service: { host: emu.host, port: emu.port, caPem: emu.caPem },
   });
   await new Promise<CcsConnection>((resolve) => {
@@ -41,6 +42,7 @@ try {
         senderId: DEMO_SENDER_ID,
         apiKey: DEMO_API_KEY,
         slotIndex: i + k,
+        upstream: () => undefined,
         service: { host: emu.host, port: emu.port, caPem: emu.caPem },
       });
       slots.push(slot);

@@ -119,6 +119,7 @@ async function layerConnect(
       senderId: DEMO_SENDER_ID,
       apiKey: DEMO_API_KEY,
       slotIndex,
+      upstream: () => undefined,
       service: { host: emu.host, port: emu.port, caPem: emu.caPem },
       windowSize: WINDOW,
     }),

@@ -19,6 +19,8 @@ export interface SenderStats extends Counters {
   connections: number;
   pending: number;
   queuedUpstream: number;
+  /** Upstream messages and receipts left un-ACKed on closed connections, resent on the next new one. */
+  awaitingNewConnection: number;
 }
 
 export interface StatsView {
@@ -116,6 +118,7 @@ export function createControl(core: EmulatorCore, generator: UpstreamGenerator):
           connections: live.size,
           pending,
           queuedUpstream: core.router.queued(senderId),
+          awaitingNewConnection: core.router.awaitingNewConnection(senderId),
           ...counters,
         };
       }

@@ -18,9 +18,12 @@ export const Metric = {
   UpstreamAcked: "upstream_acked",
   UpstreamPersistErrors: "upstream_persist_errors",
   UpstreamAckDropped: "upstream_ack_dropped",
-  /** Coordinated mode: a fetch, send or upstream refused because the slot's lease ran out. */
+  /** The carrying connection closed before the message was persisted: CCS resends it on a new one. */
+  UpstreamLeftToCcs: "upstream_left_to_ccs",
+  /** Given up on (shutdown) with its connection closed, so that CCS resends it on a new one. */
+  UpstreamAbandoned: "upstream_abandoned",
+  /** Coordinated mode: a fetch or send refused because the slot's lease ran out. */
   Fenced: "fenced",
-  UpstreamFenced: "upstream_fenced",
   /** Coordinated mode: slots acquired and lost (label: loss reason). */
   SlotsAcquired: "slots_acquired",
   SlotsLost: "slots_lost",

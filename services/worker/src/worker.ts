@@ -15,6 +15,7 @@ import {
   startStatusServer,
 } from "@ccs/cluster";
 import { errorFields, type Logger } from "@ccs/telemetry";
+import { jetstream } from "@nats-io/jetstream";
 import { credsAuthenticator } from "@nats-io/nats-core";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { AssignmentSource, SlotGrant } from "./assignment/assignment-source.ts";
@@ -22,8 +23,10 @@ import { CoordinatedAssignment } from "./assignment/coordinated-assignment.ts";
 import { StaticAssignment } from "./assignment/static-assignment.ts";
 import { ConfigError } from "./config/errors.ts";
 import type { WorkerConfig } from "./config/worker-config.ts";
-import { createConnectionSlot } from "./connection/index.ts";
+import { createConnectionSlot, type UpstreamSink } from "./connection/index.ts";
 import type { WorkerMetrics } from "./metrics.ts";
+import { subjects } from "./pipeline/subjects.ts";
+import { UpstreamPersister } from "./pipeline/upstream-persister.ts";
 import { type SlotFactory, WorkerPipeline } from "./pipeline/worker-pipeline.ts";
 import { createSendersSource } from "./senders.ts";
 import { RateSampler, workerStatus } from "./status.ts";
@@ -32,11 +35,16 @@ export const SERVICE_NAME = "ccs-worker";
 /** Logged (as `msg`, with `httpPort`) once the worker runs: process supervisors and tests wait for it. */
 export const READY_MESSAGE = "worker ready";
 
-/** Connection slots for the configured CCS endpoint; API keys looked up (live) in `senders`. */
+/**
+ * Connection slots for the configured CCS endpoint; API keys looked up (live) in `senders`. Every
+ * connection of every slot hands its upstream messages and receipts to `upstream` from the moment it
+ * is authenticated, whether its slot is being prepared, granted, draining or revoked.
+ */
 export function connectionSlotFactory(
   config: WorkerConfig,
   senders: SendersSource,
   logger: Logger,
+  upstream: UpstreamSink,
 ): SlotFactory {
   const caPem = config.ccs.caFile === undefined ? undefined : readFileSync(config.ccs.caFile, "utf8");
   return (grant) => {
@@ -46,6 +54,7 @@ export function connectionSlotFactory(
       senderId: grant.senderId,
       apiKey,
       slotIndex: grant.slotIndex,
+      upstream,
       service: {
         host: config.ccs.host,
         port: config.ccs.port,
@@ -134,7 +143,17 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       }
     })();
 
-    const baseFactory = connectionSlotFactory(config, senders, log);
+    // Closed after the pipeline and the prepared slots (cleanups run in reverse): by then their
+    // connections are closed, so nothing is left for it to abandon unless a close timed out.
+    const persister = new UpstreamPersister({
+      js: jetstream(nc),
+      subjectFor: subjects(config.subjectPrefix).upstream,
+      workerId: config.workerId,
+      metrics,
+      logger: log.child({ component: "upstream" }),
+    });
+    cleanups.push({ name: "upstream", run: () => persister.close() });
+    const baseFactory = connectionSlotFactory(config, senders, log, persister.accept);
     let coordinated: CoordinatedAssignment | undefined;
     let assignment: AssignmentSource;
     let slotFactory: SlotFactory = baseFactory;

@@ -30,6 +30,8 @@ export type AckResult = "acked" | "misrouted" | "unknown";
 
 interface SenderState {
   readonly queue: Deque<UpstreamItem>;
+  /** Un-ACKed on a connection that closed: resent first on the sender's next new connection. */
+  readonly awaitingNewConnection: Deque<UpstreamItem>;
   readonly targets: UpstreamTarget[];
   next: number;
 }
@@ -40,8 +42,15 @@ function ackKey(from: string, messageId: string): string {
 
 /**
  * Routes upstream messages and receipts to one connection of their sender, tracks what each
- * connection has not ACKed, and sends that again on the next connection when one closes.
- * Bounded: `maxQueue` waiting items per sender, `maxUnacked` in flight per connection.
+ * connection has not ACKed, and resends that when the sender next establishes a new connection.
+ *
+ * Redelivery follows the reference (001): "If you don't send an ACK for a message, CCS resends it the
+ * next time a new XMPP connection is established, unless the message expires first." So a message
+ * left un-ACKed on a connection that stays open is never sent again, and one left un-ACKed on a
+ * connection that closed waits for the next new connection (not an older one still open), where it
+ * goes first. A connection holding `maxUnacked` un-ACKed messages gets nothing more, but the sender's
+ * other connections keep receiving (round robin over those with room): one blocked connection never
+ * stalls the sender. Bounded: `maxQueue` waiting items per sender, `maxUnacked` per connection.
  */
 export class UpstreamRouter {
   readonly #senders = new Map<string, SenderState>();
@@ -75,14 +84,19 @@ export class UpstreamRouter {
     return true;
   }
 
+  /** A new connection is bound: it first gets what closed connections left un-ACKed, then its share. */
   attach(target: UpstreamTarget): void {
     const state = this.#state(target.senderId);
     if (!state.targets.includes(target)) state.targets.push(target);
     if (!this.#unacked.has(target)) this.#unacked.set(target, new Map());
+    this.#resendOn(target, state);
     this.pump(target.senderId);
   }
 
-  /** The target closed: whatever it did not ACK goes back to the front of the queue, unless expired. */
+  /**
+   * The target closed: whatever it did not ACK (and has not expired) waits for the sender's next new
+   * connection.
+   */
   detach(target: UpstreamTarget): void {
     const state = this.#senders.get(target.senderId);
     if (state !== undefined) {
@@ -93,13 +107,10 @@ export class UpstreamRouter {
     this.#unacked.delete(target);
     if (unacked === undefined || unacked.size === 0 || state === undefined) return;
     const now = this.#clock();
-    const again: UpstreamItem[] = [];
     for (const item of unacked.values()) {
       if (item.expiresAt < now) this.#stats.forSender(item.senderId).inc("upstreamExpired");
-      else again.push(item);
+      else state.awaitingNewConnection.push(item);
     }
-    state.queue.unshiftAll(again);
-    this.pump(target.senderId);
   }
 
   /** An ACK arrived on `target`. Only the connection that carried the message can ACK it. */
@@ -131,6 +142,11 @@ export class UpstreamRouter {
     return this.#senders.get(senderId)?.queue.length ?? 0;
   }
 
+  /** Items un-ACKed on closed connections, waiting for the sender's next new connection. */
+  awaitingNewConnection(senderId: string): number {
+    return this.#senders.get(senderId)?.awaitingNewConnection.length ?? 0;
+  }
+
   /** Sends queued items to eligible connections of `senderId`, round robin, while any has room. */
   pump(senderId: string): void {
     const state = this.#senders.get(senderId);
@@ -146,19 +162,48 @@ export class UpstreamRouter {
         counters.inc("upstreamExpired");
         continue;
       }
-      this.#unacked.get(target)?.set(ackKey(item.from, item.messageId), item);
-      counters.inc("upstreamSent");
-      counters.inc(item.sends === 0 ? "upstreamDelivered" : "upstreamRedeliveries");
-      if (item.kind === "receipt") counters.inc("receiptsSent");
-      item.sends++;
-      target.writeUpstream(item);
+      this.#send(target, item);
     }
   }
 
   /** Forgets every queued and un-ACKed item (admin reset); connections stay attached. */
   clear(): void {
-    for (const state of this.#senders.values()) state.queue.clear();
+    for (const state of this.#senders.values()) {
+      state.queue.clear();
+      state.awaitingNewConnection.clear();
+    }
     for (const unacked of this.#unacked.values()) unacked.clear();
+  }
+
+  /**
+   * Resends on a new connection what closed ones left un-ACKed, in their order, while it has room;
+   * what does not fit goes to the front of the queue, ahead of newer messages.
+   */
+  #resendOn(target: UpstreamTarget, state: SenderState): void {
+    const waiting = state.awaitingNewConnection;
+    if (waiting.length === 0) return;
+    const now = this.#clock();
+    const counters = this.#stats.forSender(target.senderId);
+    const left: UpstreamItem[] = [];
+    while (waiting.length > 0) {
+      const item = waiting.shift();
+      if (item === undefined) break;
+      if (item.expiresAt < now) counters.inc("upstreamExpired");
+      else if (target.acceptsUpstream() && this.unackedCount(target) < this.#maxUnacked)
+        this.#send(target, item);
+      else left.push(item);
+    }
+    state.queue.unshiftAll(left);
+  }
+
+  #send(target: UpstreamTarget, item: UpstreamItem): void {
+    const counters = this.#stats.forSender(target.senderId);
+    this.#unacked.get(target)?.set(ackKey(item.from, item.messageId), item);
+    counters.inc("upstreamSent");
+    counters.inc(item.sends === 0 ? "upstreamDelivered" : "upstreamRedeliveries");
+    if (item.kind === "receipt") counters.inc("receiptsSent");
+    item.sends++;
+    target.writeUpstream(item);
   }
 
   #pick(state: SenderState): UpstreamTarget | undefined {
@@ -177,7 +222,7 @@ export class UpstreamRouter {
   #state(senderId: string): SenderState {
     let state = this.#senders.get(senderId);
     if (state === undefined) {
-      state = { queue: new Deque(), targets: [], next: 0 };
+      state = { queue: new Deque(), awaitingNewConnection: new Deque(), targets: [], next: 0 };
       this.#senders.set(senderId, state);
     }
     return state;

@@ -304,7 +304,7 @@ describe("draining", () => {
 });
 
 describe("upstream", () => {
-  it("delivers to one connection; only that connection's ACK counts; un-ACKed ones go to the next connection", async () => {
+  it("delivers to one connection; only that connection's ACK counts; un-ACKed ones go to the next new connection", async () => {
     const first = await online(A, "first");
     const device = token();
     const { messageId } = emu.control.sendUpstream({
@@ -334,9 +334,18 @@ describe("upstream", () => {
       "a misrouted ACK",
     );
     first.close();
-    const again = await other.gcm((j) => j.message_id === messageId, "redelivery");
+    await eventually(
+      () => emu.control.stats().bySender[A.senderId]?.awaitingNewConnection,
+      (n) => n === 1,
+      "the un-ACKed message waiting for a new connection",
+    );
+    // Not resent on "other", which was already open: only "the next time a new XMPP connection is
+    // established" (reference 001).
+    const next = await online(A, "next");
+    const again = await next.gcm((j) => j.message_id === messageId, "redelivery");
     expect(again.json.from).toBe(device);
-    other.ackUpstream(device, messageId);
+    expect(other.received.some((r) => r.kind === "stanza" && r.json?.message_id === messageId)).toBe(false);
+    next.ackUpstream(device, messageId);
     await eventually(
       () => emu.control.stats().counters,
       (k) => k.upstreamAcked === 1 && k.upstreamRedeliveries === 1 && k.upstreamDelivered === 1,

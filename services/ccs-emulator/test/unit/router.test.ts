@@ -79,7 +79,7 @@ describe("UpstreamRouter", () => {
     expect(stats.global.upstreamUnknownAcks).toBe(1);
   });
 
-  it("redelivers what was not ACKed on the next connection, first, unless expired", () => {
+  it("redelivers what was not ACKed on the next new connection, first, unless expired", () => {
     const a = new FakeConn("a");
     router.attach(a);
     router.enqueue(item("keep", 60_000));
@@ -87,12 +87,66 @@ describe("UpstreamRouter", () => {
     router.ack(a, "device-1", "nothing");
     now = 5000;
     router.enqueue(item("later"));
-    router.detach(a);
+    router.detach(a); // "expire" expired with it; "later" never left the queue (a was full)
+    expect(router.awaitingNewConnection(SENDER)).toBe(1);
     const b = new FakeConn("b");
     router.attach(b);
     expect(b.got).toEqual(["keep", "later"]);
+    expect(router.awaitingNewConnection(SENDER)).toBe(0);
     expect(stats.global.upstreamRedeliveries).toBe(1);
     expect(stats.global.upstreamExpired).toBe(1);
+  });
+
+  it("resends only when a new connection is established, never on one that was already open", () => {
+    router = new UpstreamRouter({ stats, clock: () => now, maxQueue: 10, maxUnacked: 10 });
+    const old = new FakeConn("old");
+    router.attach(old);
+    router.enqueue(item("1"));
+    expect(old.got).toEqual(["1"]);
+    const a = new FakeConn("a");
+    router.attach(a);
+    router.detach(old);
+    // a was open before old closed: it does not get "1", not even when more traffic flows through it.
+    router.enqueue(item("2"));
+    router.ack(a, "device-1", "2");
+    router.enqueue(item("3"));
+    expect(a.got).toEqual(["2", "3"]);
+    expect(router.awaitingNewConnection(SENDER)).toBe(1);
+    const replacement = new FakeConn("replacement");
+    router.attach(replacement);
+    expect(replacement.got).toEqual(["1"]);
+    expect(a.got).toEqual(["2", "3"]);
+  });
+
+  it("a connection blocked by un-ACKed messages does not stall the sender: the others keep receiving", () => {
+    const blocked = new FakeConn("blocked");
+    const healthy = new FakeConn("healthy");
+    router.attach(blocked);
+    router.attach(healthy);
+    const ids = ["1", "2", "3", "4", "5", "6", "7", "8"];
+    for (const id of ids) {
+      router.enqueue(item(id));
+      // healthy ACKs everything at once; blocked never does.
+      for (const got of healthy.got) router.ack(healthy, "device-1", got);
+    }
+    expect(blocked.got).toHaveLength(2);
+    expect(router.unackedCount(blocked)).toBe(2);
+    expect(healthy.got).toHaveLength(6);
+    expect(router.queued(SENDER)).toBe(0);
+  });
+
+  it("what does not fit the new connection's room waits at the front of the queue", () => {
+    const a = new FakeConn("a");
+    router.attach(a);
+    router.enqueue(item("1"));
+    router.enqueue(item("2"));
+    router.enqueue(item("3")); // a is full (maxUnacked 2): "3" waits
+    router.detach(a);
+    const b = new FakeConn("b");
+    router.attach(b);
+    expect(b.got).toEqual(["1", "2"]);
+    router.ack(b, "device-1", "1");
+    expect(b.got).toEqual(["1", "2", "3"]);
   });
 
   it("sends nothing to a connection that does not accept upstream (draining)", () => {

@@ -27,18 +27,35 @@ export interface UpstreamDelivery {
   readonly payloadJson: string;
   readonly receivedAt: number;
   /**
+   * Aborted when the connection that carried the message closes. From then on an ACK is impossible and
+   * CCS resends the message on the sender's next new connection, so work on this copy can stop.
+   */
+  readonly signal: AbortSignal;
+  /**
    * Sends the ACK to CCS on the connection that carried the message (ACKs are only valid there).
    * Bypasses the pending window. Returns false when that connection is already closed: CCS will
-   * redeliver the message on another connection, so the caller just drops it.
+   * redeliver the message on a new connection, so the caller just drops it.
    */
   ack(): boolean;
+  /**
+   * For when the message must not be ACKed (it could not be made durable and the worker gives up on
+   * it, e.g. at shutdown): closes the connection that carried it, because CCS resends an un-ACKed
+   * message only on a new connection; left open, the connection would keep it stuck. Logs the reason.
+   */
+  abandon(reason: string): void;
 }
+
+/**
+ * Where a connection hands every upstream message and receipt it reads, from the moment it is
+ * authenticated, whatever becomes of its slot (prepared, granted, draining, revoked). Given to the
+ * connection when it is created, so no message can arrive with nobody to take it. Must not throw.
+ */
+export type UpstreamSink = (delivery: UpstreamDelivery) => void;
 
 export interface ConnectionEvents {
   state: (state: ConnectionState, previous: ConnectionState) => void;
   /** Window room grew (an answer arrived or the connection came online): the pipeline may send more. */
   room: (room: number) => void;
-  upstream: (delivery: UpstreamDelivery) => void;
 }
 
 /** One authenticated XMPP connection to CCS for one sender. */

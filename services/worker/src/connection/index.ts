@@ -11,6 +11,7 @@ export type {
   SendResult,
   SlotEvents,
   UpstreamDelivery,
+  UpstreamSink,
 } from "./contract.ts";
 export {
   AuthenticationError,

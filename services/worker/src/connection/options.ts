@@ -4,6 +4,7 @@
 import { type Logger, silentLogger } from "@ccs/telemetry";
 import type { BackoffOptions } from "./backoff.ts";
 import { type Clock, systemClock } from "./clock.ts";
+import type { UpstreamSink } from "./contract.ts";
 import { InvalidConnectionOptionError } from "./errors.ts";
 import { type SecretLike, toSecret } from "./secret.ts";
 
@@ -48,6 +49,8 @@ export interface SlotOptions {
   readonly apiKey: string | SecretLike;
   readonly slotIndex: number;
   readonly service: ServiceOptions;
+  /** Takes every upstream message and receipt of the slot's connections (see {@link UpstreamSink}). */
+  readonly upstream: UpstreamSink;
   /** XMPP domain; default {@link DEFAULT_DOMAIN}. */
   readonly domain?: string;
   /** Pending window per connection; default {@link DEFAULT_WINDOW_SIZE}. */
@@ -80,6 +83,7 @@ export interface ResolvedSlotOptions {
   readonly slotIndex: number;
   readonly service: Required<Pick<ServiceOptions, "host" | "port" | "rejectUnauthorized">> &
     Pick<ServiceOptions, "caPem" | "servername">;
+  readonly upstream: UpstreamSink;
   readonly domain: string;
   readonly windowSize: number;
   readonly answerTimeoutMs: number;
@@ -126,6 +130,7 @@ export function parseSlotOptions(input: SlotOptions): ResolvedSlotOptions {
   if (service === undefined || typeof service.host !== "string" || service.host.length === 0) {
     fail("service.host must be a non-empty string");
   }
+  if (typeof input.upstream !== "function") fail("upstream must be a function (the upstream sink)");
   const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...input.backoff };
   int("backoff.initialMs", backoff.initialMs, 1);
   int("backoff.maxMs", backoff.maxMs, 1);
@@ -143,6 +148,7 @@ export function parseSlotOptions(input: SlotOptions): ResolvedSlotOptions {
       ...(service.caPem !== undefined && { caPem: service.caPem }),
       ...(service.servername !== undefined && { servername: service.servername }),
     }),
+    upstream: input.upstream,
     domain: input.domain ?? DEFAULT_DOMAIN,
     windowSize: int("windowSize", input.windowSize ?? DEFAULT_WINDOW_SIZE, 1),
     answerTimeoutMs,

@@ -104,6 +104,8 @@ export class XmppCcsConnection implements CcsConnection {
   #footerSent = false;
   #onIdle: (() => void) | undefined;
   #closePromise: Promise<void> | undefined;
+  /** Aborted at teardown: the `signal` of every upstream delivery read on this connection. */
+  readonly #life = new AbortController();
 
   constructor(init: XmppCcsConnectionInit) {
     this.id = init.id;
@@ -496,29 +498,47 @@ export class XmppCcsConnection implements CcsConnection {
         else this.#log.info({ controlType: incoming.controlType }, "ignored unknown control message");
         return;
       case "upstream":
-      case "receipt": {
-        const { from, messageId } = incoming;
-        const delivery: UpstreamDelivery = {
-          kind: incoming.kind,
-          senderId: this.senderId,
-          connectionId: this.id,
-          from,
-          messageId,
-          ...(incoming.category !== undefined && { category: incoming.category }),
-          payloadJson: incoming.payloadJson,
-          receivedAt: this.#options.clock.now(),
-          ack: () => this.#ackUpstream(from, messageId),
-        };
-        if (this.#events.listenerCount("upstream") === 0) {
-          this.#log.warn({ messageId, kind: incoming.kind }, "upstream message with no listener: not ACKed");
-        }
-        this.#events.emit("upstream", delivery);
+      case "receipt":
+        this.#deliverUpstream(incoming);
         return;
-      }
       case "ignored":
         this.#log.warn({ why: incoming.why }, "ignored incoming message");
         return;
     }
+  }
+
+  /** Hands an upstream message or receipt to the slot's sink (never left without a taker; see UpstreamSink). */
+  #deliverUpstream(incoming: Extract<Incoming, { kind: "upstream" | "receipt" }>): void {
+    const { from, messageId } = incoming;
+    const delivery: UpstreamDelivery = {
+      kind: incoming.kind,
+      senderId: this.senderId,
+      connectionId: this.id,
+      from,
+      messageId,
+      ...(incoming.category !== undefined && { category: incoming.category }),
+      payloadJson: incoming.payloadJson,
+      receivedAt: this.#options.clock.now(),
+      signal: this.#life.signal,
+      ack: () => this.#ackUpstream(from, messageId),
+      abandon: (reason) => this.#abandonUpstream(messageId, incoming.kind, reason),
+    };
+    try {
+      this.#options.upstream(delivery);
+    } catch (err) {
+      // A sink must not throw; if one does, the message is not ACKed: CCS resends it on a new connection.
+      this.#abandonUpstream(messageId, incoming.kind, `upstream sink failed: ${String(err)}`);
+    }
+  }
+
+  /** The message will not be ACKed here: close, so that CCS resends it on the next connection. */
+  #abandonUpstream(messageId: string, kind: string, reason: string): void {
+    if (this.#lifecycle.state === "closed") return;
+    this.#log.warn(
+      { messageId, kind, reason },
+      "upstream message not ACKed: closing the connection so that CCS resends it on the next one",
+    );
+    void this.close(0);
   }
 
   /** See ConnectionSlot.setSendGate: checked before every socket write of this connection. */
@@ -668,6 +688,7 @@ export class XmppCcsConnection implements CcsConnection {
     const fields = { reason, lost, wasOnline, err: error && { name: error.name, message: error.message } };
     if (lost > 0) this.#log.warn(fields, "connection closed with sends pending: settled as lost");
     this.#lifecycle.set("closed", reason);
+    this.#life.abort(new ConnectionClosedError(`connection closed: ${reason}`));
     this.#resolveClosed({ wasOnline, onlineAt: this.#onlineAt, reason, error });
   }
 }

@@ -18,13 +18,7 @@ import type { DownstreamRequest } from "@ccs/ccs-protocol";
 import { errorFields, type Logger } from "@ccs/telemetry";
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import type { SlotFence } from "../assignment/assignment-source.ts";
-import type {
-  CcsConnection,
-  ConnectionEvents,
-  ConnectionSlot,
-  ConnectionState,
-  SendResult,
-} from "../connection/contract.ts";
+import type { CcsConnection, ConnectionSlot, ConnectionState, SendResult } from "../connection/contract.ts";
 import { IllegalStateError } from "../connection/errors.ts";
 import { Metric, type WorkerMetrics } from "../metrics.ts";
 import { checkTtl, expiresBefore, type PreparationLimits, prepareMessage } from "./message-preparation.ts";
@@ -32,7 +26,6 @@ import { buildOutcome, type Verdict, WorkerCode } from "./outcome.ts";
 import type { OutcomeSink } from "./outcome-publisher.ts";
 import { PullFeed } from "./pull-feed.ts";
 import { decide, type RetryPolicyConfig, type RetryReason, totalRetries } from "./retry-policy.ts";
-import type { UpstreamPersister } from "./upstream-persister.ts";
 
 /** Lifecycle: running -> stopping (no pulls, hand back unsent) -> stopped. */
 export type DispatcherState = "running" | "stopping" | "stopped";
@@ -51,7 +44,6 @@ export interface SenderDispatcherOptions {
   readonly workerId: string;
   readonly consumer: Consumer;
   readonly outcomes: OutcomeSink;
-  readonly upstream: Pick<UpstreamPersister, "accept">;
   readonly retry: RetryPolicyConfig;
   readonly limits: PreparationLimits;
   readonly fetch: FetchSettings;
@@ -110,7 +102,6 @@ interface Lane {
   readonly listeners: {
     readonly room: () => void;
     readonly state: (state: ConnectionState) => void;
-    readonly upstream: ConnectionEvents["upstream"];
   };
 }
 
@@ -256,17 +247,12 @@ export class SenderDispatcher {
           if (state === "draining" || state === "closed") this.#retireLane(lane);
           if (state === "closed") this.#dropLane(lane);
         },
-        upstream: (delivery) =>
-          lane.fence === undefined
-            ? this.#o.upstream.accept(delivery)
-            : this.#o.upstream.accept(delivery, lane.fence),
       },
     };
     this.#lanes.set(conn.id, lane);
     this.#feeds.add(lane.feed);
     conn.on("room", lane.listeners.room);
     conn.on("state", lane.listeners.state);
-    conn.on("upstream", lane.listeners.upstream);
     this.#log.info({ connectionId: conn.id, windowSize: conn.windowSize }, "connection added");
     this.#pump(lane);
   }
@@ -289,7 +275,6 @@ export class SenderDispatcher {
     this.#retireLane(lane);
     lane.conn.off("room", lane.listeners.room);
     lane.conn.off("state", lane.listeners.state);
-    lane.conn.off("upstream", lane.listeners.upstream);
     this.#lanes.delete(lane.conn.id);
   }
 

@@ -16,7 +16,6 @@ import { PubAckPublisher } from "./pub-ack-publisher.ts";
 import { SenderDispatcher } from "./sender-dispatcher.ts";
 import { ensureSenderConsumer, ensureStreams } from "./streams.ts";
 import { type Subjects, subjects } from "./subjects.ts";
-import { UpstreamPersister } from "./upstream-persister.ts";
 
 /** Builds the connection slot of a grant (main.ts wires the connection layer's createConnectionSlot). */
 export type SlotFactory = (grant: SlotGrant) => ConnectionSlot;
@@ -48,7 +47,6 @@ export class WorkerPipeline {
   #jsm: JetStreamManager | undefined;
   readonly #pub: PubAckPublisher;
   readonly #publisher: OutcomePublisher;
-  readonly #persister: UpstreamPersister;
   readonly #dispatchers = new Map<string, Promise<SenderDispatcher>>();
   readonly #slots = new Map<
     string,
@@ -69,13 +67,6 @@ export class WorkerPipeline {
     this.#publisher = new OutcomePublisher({
       pub: this.#pub,
       subjectFor: this.#subjects.outcome,
-      metrics: options.metrics,
-      logger: this.#log,
-    });
-    this.#persister = new UpstreamPersister({
-      js: this.#js,
-      subjectFor: this.#subjects.upstream,
-      workerId: options.config.workerId,
       metrics: options.metrics,
       logger: this.#log,
     });
@@ -183,7 +174,6 @@ export class WorkerPipeline {
       workerId: config.workerId,
       consumer,
       outcomes: this.#publisher,
-      upstream: this.#persister,
       retry: config.retry,
       limits: {
         maxPayloadBytes: config.limits.maxPayloadBytes,
@@ -235,7 +225,6 @@ export class WorkerPipeline {
     await step("dispatchers", () => Promise.all(dispatchers.map((d) => d.close(left()))));
     this.#publisher.close();
     this.#pub.close();
-    await step("upstream", () => this.#persister.close());
     this.#setState("stopped");
     if (errors.length > 0) this.#log.warn({ errors: errors.length }, "shutdown finished with errors");
   }

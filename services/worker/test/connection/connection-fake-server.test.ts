@@ -1,7 +1,7 @@
 // Connection and slot behaviour against a scriptable fake CCS server (fast, deterministic scripting).
 // The same behaviours are checked against the real emulator in emulator.integration.test.ts.
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { CcsConnection, SendResult, UpstreamDelivery } from "../../src/connection/contract.ts";
+import type { CcsConnection, SendResult } from "../../src/connection/contract.ts";
 import { AuthenticationError, IllegalStateError } from "../../src/connection/errors.ts";
 import {
   type CcsConnectionSlot,
@@ -10,6 +10,7 @@ import {
 } from "../../src/connection/index.ts";
 import { type FakeCcsServer, makeCert, startFakeCcs, type TestCert } from "./support/fake-ccs-server.ts";
 import { type LogRecord, recordingLogger } from "./support/recording-logger.ts";
+import { UpstreamInbox } from "./support/upstream-inbox.ts";
 import { nextEvent, waitFor } from "./support/wait.ts";
 
 let cert: TestCert;
@@ -20,6 +21,8 @@ beforeAll(() => {
 });
 
 const cleanups: Array<() => Promise<void>> = [];
+/** Every upstream delivery of the file's connections (tests pick theirs by connection id). */
+const inbox = new UpstreamInbox();
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
@@ -39,6 +42,7 @@ function slotFor(
     senderId: "123456789012",
     apiKey: "key",
     slotIndex: 0,
+    upstream: inbox.sink,
     service: { host: "127.0.0.1", port: s.port, caPem: s.caPem },
     logger: recordingLogger(records),
     ...extra,
@@ -219,12 +223,12 @@ describe("connection against a fake CCS", () => {
     const s = await server();
     const slot = slotFor(s);
     const c = await online(slot);
-    const got = nextEvent<[UpstreamDelivery]>(c, "upstream", 5000);
+    const got = inbox.next((d) => d.connectionId === c.id);
     const payload = `{"category":"com.x","data":{"k":"v"},"message_id":"1","from":"devtok"}`;
     s.connections[0]?.send(
       ` <message from="devices@gcm.googleapis.com"><gcm xmlns="google:mobile:data">${payload}</gcm></message> `,
     );
-    const [d] = await got;
+    const d = await got;
     expect(d).toMatchObject({
       kind: "upstream",
       from: "devtok",

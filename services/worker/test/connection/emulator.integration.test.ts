@@ -7,7 +7,7 @@ import {
   startEmulator,
 } from "@ccs/ccs-emulator";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { CcsConnection, SendResult, UpstreamDelivery } from "../../src/connection/contract.ts";
+import type { CcsConnection, SendResult } from "../../src/connection/contract.ts";
 import { AuthenticationError, IllegalStateError } from "../../src/connection/errors.ts";
 import {
   type CcsConnectionSlot,
@@ -16,6 +16,7 @@ import {
 } from "../../src/connection/index.ts";
 import type { XmppCcsConnection } from "../../src/connection/xmpp-connection.ts";
 import { type LogRecord, recordingLogger } from "./support/recording-logger.ts";
+import { UpstreamInbox } from "./support/upstream-inbox.ts";
 import { nextEvent, waitFor } from "./support/wait.ts";
 
 const TOKEN = "device-token-0123456789abcdefghijklmnopqrstuvwxyz_ABCDEFGHIJKLMNOP";
@@ -35,6 +36,8 @@ afterAll(async () => {
 });
 
 const cleanups: Array<() => Promise<void>> = [];
+/** Every upstream delivery of the file's connections (tests pick theirs by connection id). */
+const inbox = new UpstreamInbox();
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
   emu.control.reset();
@@ -50,6 +53,7 @@ function slot(extra: Partial<SlotOptions> = {}, records: LogRecord[] = []): CcsC
     senderId: DEMO_SENDER.senderId,
     apiKey: DEMO_SENDER.apiKey,
     slotIndex: 0,
+    upstream: inbox.sink,
     service: { host: emu.host, port: emu.port, caPem: emu.caPem },
     logger: recordingLogger(records),
     ...extra,
@@ -189,13 +193,13 @@ describe("connection layer against the CCS emulator", () => {
 
   it("delivers upstream messages and ACKs them on the same connection", async () => {
     const c = await online(slot());
-    const got = nextEvent<[UpstreamDelivery]>(c, "upstream", 5000);
+    const got = inbox.next((d) => d.connectionId === c.id);
     const { messageId } = emu.control.sendUpstream({
       from: TOKEN,
       category: "com.example",
       data: { k: "v" },
     });
-    const [d] = await got;
+    const d = await got;
     expect(d).toMatchObject({
       kind: "upstream",
       from: TOKEN,
@@ -211,9 +215,9 @@ describe("connection layer against the CCS emulator", () => {
 
   it("delivers receipts (dr2: ids) and ACKs them", async () => {
     const c = await online(slot());
-    const got = nextEvent<[UpstreamDelivery]>(c, "upstream", 5000, (d) => d.kind === "receipt");
+    const got = inbox.next((d) => d.kind === "receipt" && d.connectionId === c.id);
     await c.send({ to: TOKEN, message_id: "rcpt-1", delivery_receipt_requested: true });
-    const [d] = await got;
+    const d = await got;
     expect(d.messageId).toBe("dr2:rcpt-1");
     expect(d.ack()).toBe(true);
     await waitFor(() => counters().upstreamAcked === 1, { timeoutMs: 5000, description: "receipt acked" });

@@ -14,6 +14,7 @@ const base: SlotOptions = {
   senderId: "123456789012",
   apiKey: "super-secret-key",
   slotIndex: 0,
+  upstream: () => undefined,
   service: { host: "127.0.0.1", port: 5235 },
 };
 

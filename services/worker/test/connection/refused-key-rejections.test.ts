@@ -46,6 +46,7 @@ function wrongKeySlot(s: FakeCcsServer, extra: Partial<SlotOptions> = {}): CcsCo
     senderId: "123456789012",
     apiKey: "wrong-key",
     slotIndex: 0,
+    upstream: () => undefined,
     service: { host: "127.0.0.1", port: s.port, caPem: s.caPem },
     connectTimeoutMs: CONNECT_TIMEOUT_MS,
     backoff: { initialMs: 1, maxMs: 5, jitter: 0 },

@@ -1,9 +1,5 @@
-import { silentLogger } from "@ccs/telemetry";
-import { describe, expect, it, vi } from "vitest";
-import type { UpstreamDelivery } from "../../src/connection/contract.ts";
-import { WorkerMetrics } from "../../src/metrics.ts";
+import { describe, expect, it } from "vitest";
 import { buildOutcome, outcomeHeaders, outcomeMsgId } from "../../src/pipeline/outcome.ts";
-import { UpstreamPersister } from "../../src/pipeline/upstream-persister.ts";
 
 const ctx = {
   messageId: "m1",
@@ -62,62 +58,5 @@ describe("outcome schema", () => {
       code: "TTL_EXPIRED",
       description: "gone",
     });
-  });
-});
-
-describe("upstream persister", () => {
-  function delivery(ack: () => boolean): UpstreamDelivery {
-    return {
-      kind: "upstream",
-      senderId: "s1",
-      connectionId: "c1",
-      from: "dev",
-      messageId: "1",
-      payloadJson: "{}",
-      receivedAt: Date.now(),
-      ack,
-    };
-  }
-
-  it("ACKs to CCS only after the publish was acknowledged", async () => {
-    let resolvePublish: (() => void) | undefined;
-    const publish = vi.fn(() => new Promise<void>((r) => (resolvePublish = r)));
-    const ack = vi.fn(() => true);
-    const p = new UpstreamPersister({
-      js: { publish } as never,
-      subjectFor: (s) => `ccs.internal.up.${s}`,
-      workerId: "w",
-      metrics: new WorkerMetrics(),
-      logger: silentLogger,
-    });
-    const done = p.persist(delivery(ack));
-    await new Promise((r) => setImmediate(r));
-    expect(publish).toHaveBeenCalledTimes(1);
-    expect(ack).not.toHaveBeenCalled();
-    resolvePublish?.();
-    await done;
-    expect(ack).toHaveBeenCalledTimes(1);
-    expect(publish.mock.calls[0]).toEqual([
-      "ccs.internal.up.s1",
-      "{}",
-      expect.objectContaining({ msgID: "s1:upstream:dev:1" }),
-    ]);
-  });
-
-  it("never ACKs what it could not persist", async () => {
-    const ack = vi.fn(() => true);
-    const metrics = new WorkerMetrics();
-    const p = new UpstreamPersister({
-      js: { publish: () => Promise.reject(new Error("no responders")) } as never,
-      subjectFor: (s) => s,
-      workerId: "w",
-      metrics,
-      logger: silentLogger,
-      attempts: 2,
-      retryMs: 1,
-    });
-    await p.persist(delivery(ack));
-    expect(ack).not.toHaveBeenCalled();
-    expect(metrics.get("upstream_persist_errors")).toBe(2);
   });
 });

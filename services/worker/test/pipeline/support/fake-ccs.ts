@@ -13,6 +13,7 @@ import type {
   SendResult,
   SlotEvents,
   UpstreamDelivery,
+  UpstreamSink,
 } from "../../../src/connection/contract.ts";
 
 export interface SendRecord {
@@ -42,6 +43,10 @@ export class FakeCcs {
   #connSeq = 0;
   /** Every upstream ack() call (connection id + message id). */
   readonly upstreamAcks: Array<{ connectionId: string; messageId: string; at: number }> = [];
+  /** Every upstream abandon() call; the connection is closed as the real one does. */
+  readonly upstreamAbandoned: Array<{ connectionId: string; messageId: string; reason: string }> = [];
+  /** Where the fake connections hand upstream deliveries (the worker's persister, set by the harness). */
+  upstreamSink: UpstreamSink = () => undefined;
 
   constructor(options: { windowSize?: number; script?: Script } = {}) {
     this.windowSize = options.windowSize ?? 100;
@@ -86,6 +91,7 @@ export class FakeConnection implements CcsConnection {
   readonly #ccs: FakeCcs;
   readonly #emitter = new EventEmitter();
   #state: ConnectionState = "connecting";
+  readonly #life = new AbortController();
   #pending = new Map<number, (r: SendResult) => void>();
   #seq = 0;
   maxPending = 0;
@@ -117,6 +123,7 @@ export class FakeConnection implements CcsConnection {
     this.#state = next;
     this.#emitter.emit("state", next, prev);
     if (next === "closed") {
+      this.#life.abort();
       for (const resolve of [...this.#pending.values()])
         resolve({ kind: "lost", reason: "connection-closed" });
     }
@@ -174,13 +181,18 @@ export class FakeConnection implements CcsConnection {
         partial.payloadJson ??
         JSON.stringify({ from: partial.from, message_id: partial.messageId, data: { a: "1" } }),
       receivedAt: Date.now(),
+      signal: this.#life.signal,
       ack: () => {
         if (this.#state === "closed") return false;
         ccs.upstreamAcks.push({ connectionId: this.id, messageId: partial.messageId, at: Date.now() });
         return true;
       },
+      abandon: (reason) => {
+        ccs.upstreamAbandoned.push({ connectionId: this.id, messageId: partial.messageId, reason });
+        this.setState("closed");
+      },
     };
-    this.#emitter.emit("upstream", delivery);
+    ccs.upstreamSink(delivery);
   }
 
   on<E extends keyof ConnectionEvents>(event: E, listener: ConnectionEvents[E]): this {

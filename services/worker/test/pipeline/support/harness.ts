@@ -13,6 +13,8 @@ import { parseWorkerConfig } from "../../../src/config/parse-config.ts";
 import type { WorkerConfig, WorkerConfigInput } from "../../../src/config/worker-config.ts";
 import { WorkerMetrics } from "../../../src/metrics.ts";
 import type { Outcome } from "../../../src/pipeline/outcome.ts";
+import { subjects } from "../../../src/pipeline/subjects.ts";
+import { UpstreamPersister } from "../../../src/pipeline/upstream-persister.ts";
 import { WorkerPipeline } from "../../../src/pipeline/worker-pipeline.ts";
 import { FakeCcs, type Script } from "./fake-ccs.ts";
 
@@ -44,6 +46,8 @@ export class Harness {
   readonly ccs: FakeCcs;
   readonly metrics = new WorkerMetrics();
   readonly pipeline: WorkerPipeline;
+  /** The worker's upstream path, fed by every fake connection (as worker.ts wires the real ones). */
+  readonly upstream: UpstreamPersister;
   readonly outcomes: Outcome[] = [];
   readonly outcomeHeaders: Array<Record<string, string>> = [];
   readonly #sub: Subscription;
@@ -61,6 +65,16 @@ export class Harness {
     this.jsm = jsm;
     this.config = config;
     this.ccs = ccs;
+    this.upstream = new UpstreamPersister({
+      js: this.js,
+      subjectFor: subjects(config.subjectPrefix).upstream,
+      workerId: config.workerId,
+      metrics: this.metrics,
+      logger,
+      retryMs: 20,
+      retryMaxMs: 200,
+    });
+    ccs.upstreamSink = this.upstream.accept;
     this.pipeline = new WorkerPipeline({
       nc,
       config,
@@ -168,6 +182,7 @@ export class Harness {
 
   async close(): Promise<void> {
     await this.pipeline.close().catch(() => undefined);
+    await this.upstream.close();
     this.#sub.unsubscribe();
     await this.nc.close();
   }
