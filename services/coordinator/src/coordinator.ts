@@ -143,7 +143,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
     });
     leader.on("elected", (token) => {
       logger.info({ fencingToken: token }, "elected leader");
-      loop.trigger();
+      loop.newTerm();
     });
     leader.on("deposed", (reason) => logger.warn({ reason }, "no longer leader"));
     sendersSource.on("change", () => loop.trigger());

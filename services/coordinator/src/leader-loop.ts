@@ -90,6 +90,11 @@ export class LeaderLoop {
   #running: Promise<void> | undefined;
   #again = false;
   #last: Assignment | undefined;
+  /** True while `#last` is what the store holds under this term's token (no need to write it again). */
+  #lastStored = false;
+  /** Elections so far (newTerm()), and the one the last round acted in. */
+  #term = 0;
+  #lastTerm = -1;
   #lastToken: number | undefined;
   #unassigned: readonly SlotId[] = [];
   #workers: readonly WorkerInfo[] = [];
@@ -126,6 +131,16 @@ export class LeaderLoop {
     this.#schedule(0);
   }
 
+  /**
+   * This replica was (re-)elected: the next round re-reads the stored assignment. Also needed when the
+   * token did not change: Redis restarted empty issues the same token again, and the stored assignment
+   * is gone; it must be written again.
+   */
+  newTerm(): void {
+    this.#term++;
+    this.trigger();
+  }
+
   /** Recompute now (e.g. the senders changed). */
   trigger(): void {
     if (this.#state !== "running") return;
@@ -156,10 +171,21 @@ export class LeaderLoop {
     if (token === undefined || !leader.isLeader()) {
       return;
     }
-    if (this.#lastToken !== token) {
-      // Newly elected: continue from what is stored (the previous leader's assignment).
-      this.#last = await store.read();
+    if (this.#lastToken !== token || this.#lastTerm !== this.#term) {
+      // Newly elected: continue from what is stored (the previous leader's assignment). When nothing is
+      // stored (Redis lost its data) continue from the last assignment known here, which is where the
+      // workers still hold their slots, and write it again.
+      const stored = await store.read();
+      this.#lastStored = stored !== undefined && stored.token === token;
+      this.#last = stored ?? this.#last;
       this.#lastToken = token;
+      this.#lastTerm = this.#term;
+      if (stored === undefined && this.#last !== undefined) {
+        logger.warn(
+          { fencingToken: token, version: this.#last.version },
+          "no stored assignment: writing it again",
+        );
+      }
     }
     const senders = this.#o.senders().map((s) => ({ senderId: s.senderId, connections: s.connections }));
     const slots = slotsOf(senders);
@@ -176,6 +202,7 @@ export class LeaderLoop {
     this.#unassigned = result.unassigned;
     if (
       this.#last !== undefined &&
+      this.#lastStored &&
       this.#last.token === token &&
       sameAssignment(this.#last, senders, result.assignment)
     ) {
@@ -202,6 +229,7 @@ export class LeaderLoop {
       throw error;
     }
     this.#last = next;
+    this.#lastStored = true;
     logger.info(
       {
         version: next.version,

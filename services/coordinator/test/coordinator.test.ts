@@ -261,4 +261,47 @@ describe("coordinator replicas (in process, real NATS + 3 Redis nodes)", () => {
     // Worker TTL (1.5 s) to notice + lock TTL (1.5 s) at most, plus scheduling slack.
     expect(Date.now() - crashedAt).toBeLessThan(1_500 + 1_500 + 2_000);
   });
+
+  it("writes the assignment again when Redis lost every key and the re-elected leader holds the same token", async () => {
+    const prefix = `lost-${Date.now().toString(36)}:`;
+    await writeSenders([{ senderId: "500", apiKey: API_KEY, connections: 2 }]);
+    const c = await replica("solo3", prefix);
+    await waitFor(() => c.leader.isLeader(), { timeoutMs: 5_000, description: "leader" });
+    const nodes = new RedisNodes({ urls: infra.redis.map((r) => r.url), commandTimeoutMs: 300 });
+    closers.push(() => nodes.close());
+    const keys = createKeySchema(prefix);
+    const store = new AssignmentStore({ nodes, keys });
+    const hb = await new WorkerRegistry({ nodes, keys, ttlMs: 1_500 }).register({
+      workerId: "w-lost",
+      capacity: 4,
+      host: "h",
+      statusUrl: "http://h/status",
+    });
+    closers.push(() => hb.close());
+    const before = await waitFor(
+      async () => {
+        const a = await store.read();
+        return a !== undefined && Object.keys(a.slots).length === 2 ? a : undefined;
+      },
+      { timeoutMs: 5_000, description: "the first assignment" },
+    );
+    // Every Redis node restarts empty (no persistence): the prefix's keys vanish, the leader's lease with
+    // them; the fencing counter starts again, so the re-elected leader gets the same token. The worker's
+    // registration is kept: its heartbeat re-registers it before the leader's next round (as it did in
+    // the cluster fault test), so the leader sees the same workers and would compute the same slots.
+    for (const client of nodes.clients) {
+      const found = (await client.keys(`${prefix}*`)).filter((k) => !k.startsWith(`${prefix}worker`));
+      if (found.length > 0) await client.del(...found);
+    }
+    const after = await waitFor(
+      async () => {
+        const a = await store.read();
+        return a !== undefined && Object.keys(a.slots).length === 2 ? a : undefined;
+      },
+      { timeoutMs: 10_000, description: "the assignment written again after the data loss" },
+    );
+    expect(after.token).toBe(before.token);
+    expect(after.version).toBeGreaterThan(before.version);
+    expect(after.slots).toEqual(before.slots);
+  });
 });

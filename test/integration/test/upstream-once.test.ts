@@ -1,6 +1,7 @@
 // Upstream exactly-once through real processes: the emulator sends device messages (small per-device ids
 // that repeat across devices) and delivery receipts; a worker that holds some of them un-ACKed is frozen
-// and SIGKILLed, so the emulator redelivers them on the surviving worker's connections; then every
+// and SIGKILLed, so the emulator redelivers them on the sender's next new connections (the surviving
+// worker's, once it takes over the slots, or a restarted worker's in static mode); then every
 // message is sent again by the emulator (as CCS may). Each (from, message_id) must be published exactly
 // once on ccs.up.<sender>.<category>, each receipt once on ccs.receipt.<sender>.
 
@@ -118,8 +119,12 @@ describe(NAME, () => {
         },
         { timeoutMs: 10_000, description: "un-ACKed upstream on the frozen worker's connections" },
       );
-      await b.handle.kill("SIGKILL"); // the kernel closes b's sockets: the emulator redelivers on a's
+      await b.handle.kill("SIGKILL"); // the kernel closes b's sockets
       const killedAt = Date.now();
+      // CCS resends what b left un-ACKed only on the sender's next *new* connection (reference 001), not
+      // on a's open ones. Coordinated: the leader moves b's slots to a, which opens them. Static: nothing
+      // opens a connection until b's supervisor restarts it (as a Kubernetes Deployment would).
+      if (!coordinated) await cluster.startWorker("up-b2");
       note(`${NAME}-${mode}`, "froze and killed b", { unackedUpstream: stuck });
 
       await up.waitForAll(keys, 30_000, "every upstream message published");
