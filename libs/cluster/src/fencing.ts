@@ -7,8 +7,15 @@
 //   2. raise the counter to t on every node (Lua: only if lower), wait for a majority that accepted t.
 // Any later read majority intersects that write majority, so the next token is > t. The caller must
 // hold the resource's lock, and must discard t if phase 2 completed after its lock validity ended.
-// Caveat (as for Redlock itself): a node that restarts with an empty dataset can lose the counter; run
-// production nodes with persistence (appendonly) or keep a restarted node out for longer than a TTL.
+//
+// Data loss: a node that restarts with an empty dataset loses the counter (as Redlock loses its locks).
+// A plain counter would then start again at 1, below tokens already handed out, and everything that
+// compares tokens (workers following the leader's assignment, fenced writes) would take the new holder
+// for a stale one. So t is also floored at the wall clock in ms: t = max(max + 1, now). Tokens still
+// grow by one per issue in the normal case; after a majority lost the counter, the next token is larger
+// than every earlier one as long as clocks across the cluster agree to within the outage (NTP does) and
+// fewer than one token per ms was issued on average (leader elections and slot hand-overs are rare).
+// Persistence (appendonly) is still recommended for production nodes: it keeps the locks as well.
 
 import { StaleFencingTokenError } from "./errors.ts";
 import type { RedisNodes } from "./redis-nodes.ts";
@@ -31,12 +38,16 @@ function toCounter(raw: string | null): number {
   return Number.isSafeInteger(n) && n >= 0 ? n : 0;
 }
 
-/** Issues the next fencing token for `fenceKey` (see the file comment). */
-export async function issueFencingToken(nodes: RedisNodes, fenceKey: string): Promise<number> {
+/** Issues the next fencing token for `fenceKey` (see the file comment); `now` is the wall clock in ms. */
+export async function issueFencingToken(
+  nodes: RedisNodes,
+  fenceKey: string,
+  now: () => number = Date.now,
+): Promise<number> {
   const seen = await nodes.majority(`read fence ${fenceKey}`, async (client) =>
     toCounter(await client.get(fenceKey)),
   );
-  const token = Math.max(...seen) + 1;
+  const token = Math.max(Math.max(...seen) + 1, Math.floor(now()));
   await nodes.majority(`raise fence ${fenceKey}`, async (client) => {
     const previous = Number(await client.eval(RAISE_SCRIPT, 1, fenceKey, String(token)));
     if (previous >= token) {

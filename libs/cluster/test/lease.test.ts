@@ -159,4 +159,19 @@ describe("slot lease on three Redis nodes", () => {
       expect(issued[i]).toBeGreaterThan(issued[i - 1] ?? Number.POSITIVE_INFINITY);
     }
   });
+
+  it("a token issued after every node lost the counter (restart without persistence) is still greater", async () => {
+    const fence = `${freshKeys().prefix}fence:data-loss`;
+    // Clocks injected: two issues at t = 5 s, the counter lost, one issue 1 s later.
+    const before = [
+      await issueFencingToken(nodes, fence, () => 5_000),
+      await issueFencingToken(nodes, fence, () => 5_000),
+    ];
+    expect(before).toEqual([5_000, 5_001]);
+    for (const client of nodes.clients) await client.del(fence);
+    const after = await issueFencingToken(nodes, fence, () => 6_000);
+    expect(after).toBe(6_000);
+    // Normal issues still count up by one, whatever the clock says.
+    expect(await issueFencingToken(nodes, fence, () => 0)).toBe(after + 1);
+  });
 });

@@ -360,18 +360,29 @@ export class Cluster {
     description = "every slot owned and online",
   ): Promise<readonly CoordinatorSlotRow[]> {
     const total = this.senders.reduce((n, s) => n + s.connections, 0);
-    return waitFor(
-      async () => {
-        const st = await this.coordinatorStatus();
-        if (st === undefined || st.slots.length !== total) return undefined;
-        const ok = st.slots.every(
-          (r) =>
-            r.owner !== null && r.assignedTo === r.owner && r.state === "online" && r.reportedAgoMs !== null,
-        );
-        return ok && accept(st.slots) ? st.slots : undefined;
-      },
-      { timeoutMs, intervalMs: 200, description },
-    );
+    let last: readonly CoordinatorSlotRow[] | undefined;
+    try {
+      return await waitFor(
+        async () => {
+          const st = await this.coordinatorStatus();
+          last = st?.slots;
+          if (st === undefined || st.slots.length !== total) return undefined;
+          const ok = st.slots.every(
+            (r) =>
+              r.owner !== null &&
+              r.assignedTo === r.owner &&
+              r.state === "online" &&
+              r.reportedAgoMs !== null,
+          );
+          return ok && accept(st.slots) ? st.slots : undefined;
+        },
+        { timeoutMs, intervalMs: 200, description },
+      );
+    } catch (err) {
+      throw new Error(`${description}: not within ${timeoutMs} ms; last slot rows ${JSON.stringify(last)}`, {
+        cause: err,
+      });
+    }
   }
 
   /** Every process's last lines, for failure reports. */
