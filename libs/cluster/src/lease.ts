@@ -84,6 +84,26 @@ function redlockFor(nodes: RedisNodes): Redlock {
   return redlock;
 }
 
+/**
+ * Renewal on one node: extends the lock where it holds our value (1) and takes it where the key is
+ * missing (2); another owner's value (0) is left alone. Taking a missing key is safe: we hold a
+ * majority elsewhere, so nobody else can. It repairs a lease that was acquired on a bare majority
+ * (another candidate held a node for a moment) or whose key a restarted node lost: otherwise the loss
+ * of one more node would end a lease that a majority of live nodes could hold.
+ */
+const EXTEND_OR_TAKE_SCRIPT = `
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 2
+end
+return 0
+`;
+
 /** Turns Redlock's ExecutionError into LockBusyError (a majority voted "held") or QuorumError. */
 async function classify(operation: string, resource: string, quorum: number, error: unknown): Promise<Error> {
   if (!(error instanceof ExecutionError)) {
@@ -241,18 +261,16 @@ export class Lease extends EventEmitter<LeaseEvents> {
     }
     this.#renewing = true;
     const { nodes, ttlMs, driftMs, now, logger, renewIntervalMs } = this.#options;
-    const redlock = redlockFor(nodes);
     const start = now();
     try {
       if (start >= this.#validUntil) {
         this.#lose("expired");
         return;
       }
-      const lock = await redlock.extend(this.#lock, ttlMs);
+      await this.#extendOrTake(ttlMs);
       if (this.#state !== "held") {
         return; // released meanwhile; release() deletes the keys with the same lock value
       }
-      this.#lock = lock;
       this.#validUntil = start + ttlMs - driftMs;
       this.#armExpiry();
       this.emit("renewed", this.#validUntil);
@@ -285,6 +303,30 @@ export class Lease extends EventEmitter<LeaseEvents> {
       this.#scheduleRenew(Math.min(jittered(renewIntervalMs / 4, 0.2), remaining));
     } finally {
       this.#renewing = false;
+    }
+  }
+
+  /**
+   * Extends the lock on every node that holds it and takes it on every node where it is missing
+   * (EXTEND_OR_TAKE_SCRIPT). Resolves when a majority holds it now; LockBusyError when a majority holds
+   * another owner's value; QuorumError otherwise.
+   */
+  async #extendOrTake(ttlMs: number): Promise<void> {
+    const { nodes } = this.#options;
+    const value = this.#lock.value;
+    try {
+      // Resolves once a majority holds it; the other nodes (a slow or dead one) finish in the background.
+      await nodes.majority(`extend ${this.resource}`, async (client) => {
+        const result = Number(
+          await client.eval(EXTEND_OR_TAKE_SCRIPT, 1, this.resource, value, String(ttlMs)),
+        );
+        if (result === 0) throw new LockBusyError(this.resource);
+        return result;
+      });
+    } catch (error) {
+      const busy = error instanceof QuorumError ? error.errors.filter((e) => e instanceof LockBusyError) : [];
+      if (busy.length >= nodes.quorum) throw new LockBusyError(this.resource, { cause: error });
+      throw error;
     }
   }
 

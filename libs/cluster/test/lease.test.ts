@@ -160,8 +160,43 @@ describe("slot lease on three Redis nodes", () => {
     }
   });
 
+  it("a lease held on a bare majority spreads to every node on renewal, and survives losing one of the two", async () => {
+    const keys = freshKeys();
+    const [s0, s1, s2] = servers;
+    if (s0 === undefined || s1 === undefined || s2 === undefined) throw new Error("servers");
+    const lockKey = keys.slotLock("6:0");
+    await waitFor(() => nodes.clients.every((c) => c.status === "ready"), {
+      timeoutMs: 5_000,
+      description: "clients ready",
+    });
+    const a = await acquireSlotLease({ nodes, keys, slot: "6:0", ttlMs: TTL });
+    // s2 loses the lock (as a node restarted without persistence does): it is on s0 and s1 only.
+    const third = nodes.clients[2];
+    if (third === undefined) throw new Error("client");
+    expect(await third.del(lockKey)).toBe(1);
+    // A renewal (every TTL/3) takes the lock on s2 too: it now holds on every node.
+    await waitFor(async () => (await third.get(lockKey)) !== null, {
+      timeoutMs: TTL * 2,
+      description: "the lock taken on s2 by a renewal",
+    });
+    await s0.kill();
+    try {
+      // Without s2's copy a renewal would reach only s1 (1 of 2 needed): the lease would expire.
+      for (let i = 0; i < 4; i++) await nextEvent(a, "renewed", TTL);
+      expect(a.state).toBe("held");
+      expect(a.isValid()).toBe(true);
+    } finally {
+      await s0.start();
+    }
+    await a.release();
+  });
+
   it("a token issued after every node lost the counter (restart without persistence) is still greater", async () => {
     const fence = `${freshKeys().prefix}fence:data-loss`;
+    await waitFor(() => nodes.clients.every((c) => c.status === "ready"), {
+      timeoutMs: 5_000,
+      description: "clients ready (a node was restarted by an earlier test)",
+    });
     // Clocks injected: two issues at t = 5 s, the counter lost, one issue 1 s later.
     const before = [
       await issueFencingToken(nodes, fence, () => 5_000),
