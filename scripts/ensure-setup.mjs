@@ -39,9 +39,10 @@ function ensureDependencies() {
   const pinnedNode = join(root, "node_modules", ".bin", "node");
   const current = existsSync(stampFile) ? readFileSync(stampFile, "utf8").trim() : "";
   if (current === wanted && existsSync(pinnedNode)) return;
-  // `npm install` rather than `npm ci`: it honours package-lock.json too, and npm ci rejects a lock file
-  // that (as the registry here serves it) lacks other platforms' optional binaries.
-  const args = ["install", "--no-audit", "--no-fund"];
+  // `npm ci`: exactly what package-lock.json pins (it lists every platform's optional binaries), and it
+  // never rewrites the lock file, so `npm test` leaves a clean clone clean. When a package.json changed
+  // without the lock file, npm ci refuses and says so: run `npm install` to update the lock, commit it.
+  const args = ["ci", "--no-audit", "--no-fund"];
   console.error(`[setup] dependencies missing or stale: running npm ${args.join(" ")}`);
   const result = spawnSync("npm", args, { cwd: root, stdio: "inherit" });
   if (result.status !== 0) {
