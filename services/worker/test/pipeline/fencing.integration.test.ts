@@ -79,4 +79,23 @@ describe("fencing (coordinated mode)", () => {
     expect(h.ccs.sends.length).toBe(sendsBefore);
     expect(h.outcomes.filter((o) => o.message_id.startsWith("late"))).toEqual([]);
   });
+
+  it("still persists and ACKs upstream on a connection whose lease lapsed: coordinators de-duplicate it", async () => {
+    let valid = true;
+    const fence: SlotFence = { slot: "972:0", token: 3, isValid: () => valid };
+    h = await Harness.start(nats.url, {
+      senders: [{ senderId: "972", connections: 1 }],
+      assignment: new OneGrant({ senderId: "972", slotIndex: 0, fence }),
+    });
+    const harness = h;
+    await h.pipeline.settled();
+    const conn = await h.waitFor(() => harness.ccs.online()[0], "the slot's connection online");
+    valid = false; // the lease ran out; the connection is still open and CCS keeps sending on it
+    conn.deliverUpstream({ messageId: "u-lapsed", from: "device-lapsed", category: "com.example" });
+    // Refusing it would leave it un-ACKed on a live connection, which CCS never resends.
+    await h.waitFor(() => harness.ccs.upstreamAcks.some((a) => a.messageId === "u-lapsed"), "the ACK");
+    const stored = await h.jsm.streams.info(h.config.streams.upstream.name);
+    expect(stored.state.messages).toBe(1);
+    expect(h.ccs.upstreamAbandoned).toEqual([]);
+  });
 });
