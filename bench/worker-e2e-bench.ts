@@ -30,8 +30,7 @@ import {
 } from "@nats-io/jetstream";
 import { connect, headers, type NatsConnection, nanos } from "@nats-io/transport-node";
 import { parseWorkerConfig } from "../services/worker/src/config/parse-config.ts";
-import { ensureStreams } from "../services/worker/src/pipeline/streams.ts";
-import { subjects } from "../services/worker/src/pipeline/subjects.ts";
+import { ensureStreams, workerSubjects } from "../services/worker/src/pipeline/streams.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -174,7 +173,7 @@ async function main(): Promise<void> {
       { senders: [{ senderId: SENDER, apiKey: API_KEY, connections: CONNECTIONS }] },
       { env: {} },
     );
-    const s = subjects(config.subjectPrefix);
+    const s = workerSubjects(config);
     await ensureStreams(jsm, config.streams, s, silentLogger);
     await prefill(js, s.down(SENDER), "w", N);
 
@@ -185,7 +184,7 @@ async function main(): Promise<void> {
     const sentAt = new Map<string, number>();
     const latencies: number[] = [];
     const workerLatencies: number[] = [];
-    nc.subscribe(s.outcome(SENDER), {
+    nc.subscribe(s.out(SENDER), {
       callback: (_err, msg) => {
         const now = performance.now();
         if (outcomes === 0) first = now;

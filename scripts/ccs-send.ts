@@ -13,6 +13,7 @@ import {
   parseCli,
   positiveInt,
   subjectPrefix,
+  subjectsOrExit,
 } from "./cli-args.ts";
 
 const USAGE = `usage: npm run send -- --to TOKEN [--data key=value]... [--sender ID] [--count N] [--ttl SECONDS]
@@ -48,7 +49,7 @@ const senderId = args.sender ?? DEFAULT_SENDER_ID;
 const count = positiveInt("count", args.count, 1, USAGE);
 const timeoutMs = positiveInt("timeout", args.timeout, 30_000, USAGE);
 const ttl = args.ttl === undefined ? undefined : intInRange("ttl", args.ttl, 0, TTL_MAX_SECONDS, USAGE);
-const prefix = subjectPrefix(args.prefix);
+const subjects = subjectsOrExit(subjectPrefix(args.prefix), senderId, USAGE);
 
 const nc = await connectOrExit(natsServers(args.nats), "ccs-send");
 const js = jetstream(nc);
@@ -59,7 +60,7 @@ const allIn = new Promise<void>((resolve) => {
 });
 if (args.wait === true) {
   // Subscribed before publishing, so no outcome is missed.
-  nc.subscribe(`${prefix}.out.${senderId}`, {
+  nc.subscribe(subjects.out(senderId), {
     callback: (err, msg) => {
       if (err !== null) return;
       const outcome = msg.json<{ message_id?: string }>();
@@ -81,9 +82,9 @@ for (let i = 0; i < count; i++) {
     ...(ttl === undefined ? {} : { time_to_live: ttl }),
   };
   pending.add(messageId);
-  const ack = await js.publish(`${prefix}.down.${senderId}`, JSON.stringify(request), { msgID: messageId });
+  const ack = await js.publish(subjects.down(senderId), JSON.stringify(request), { msgID: messageId });
   process.stdout.write(
-    `${JSON.stringify({ published: messageId, subject: `${prefix}.down.${senderId}`, stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate })}\n`,
+    `${JSON.stringify({ published: messageId, subject: subjects.down(senderId), stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate })}\n`,
   );
 }
 

@@ -1,8 +1,9 @@
 // `npm run watch [-- --sender ID]`: prints outcomes (`ccs.out.*`), upstream messages (`ccs.up.*.>`) and
 // delivery receipts (`ccs.receipt.*`) as they are published — core NATS subscriptions, nothing is
 // consumed or acknowledged. Ctrl-C stops. `--json` prints one raw JSON line per message instead.
+import { UpstreamHeaders } from "@ccs/contract";
 import type { Msg } from "@nats-io/transport-node";
-import { connectOrExit, natsServers, parseCli, subjectPrefix } from "./cli-args.ts";
+import { connectOrExit, natsServers, parseCli, subjectPrefix, subjectsOrExit } from "./cli-args.ts";
 
 const USAGE = "usage: npm run watch [-- --sender ID] [--json] [--nats URL] [--prefix ccs]";
 const args = parseCli(
@@ -12,8 +13,13 @@ const args = parseCli(
   },
   USAGE,
 );
-const prefix = subjectPrefix(args.prefix);
-const sender = args.sender ?? "*";
+const sender = args.sender;
+const s = subjectsOrExit(subjectPrefix(args.prefix), sender, USAGE);
+const subjects = {
+  outcome: sender === undefined ? s.outAll : s.out(sender),
+  upstream: sender === undefined ? s.upAll : s.upOf(sender),
+  receipt: sender === undefined ? s.receiptAll : s.receipt(sender),
+};
 const nc = await connectOrExit(natsServers(args.nats), "ccs-watch");
 
 type Kind = "outcome" | "upstream" | "receipt";
@@ -31,7 +37,7 @@ function describe(kind: Kind, msg: Msg): string {
     return `${time} outcome  sender=${String(o.sender_id)} id=${String(o.message_id)} status=${String(o.status)}${extra} latency=${String(o.latency_ms)}ms worker=${String(o.worker_id)}`;
   }
   const body = msg.string();
-  return `${time} ${kind.padEnd(8)} sender=${h("Ccs-Sender-Id") ?? "?"} from=${h("Ccs-From") ?? "?"} id=${h("Ccs-Message-Id") ?? "?"}${kind === "upstream" ? ` category=${h("Ccs-Category") ?? "_"}` : ""} ${body}`;
+  return `${time} ${kind.padEnd(8)} sender=${h(UpstreamHeaders.senderId) ?? "?"} from=${h(UpstreamHeaders.from) ?? "?"} id=${h(UpstreamHeaders.messageId) ?? "?"}${kind === "upstream" ? ` category=${h(UpstreamHeaders.category) ?? "_"}` : ""} ${body}`;
 }
 
 function watch(subject: string, kind: Kind): void {
@@ -56,12 +62,12 @@ function watch(subject: string, kind: Kind): void {
   });
 }
 
-watch(`${prefix}.out.${sender}`, "outcome");
-watch(`${prefix}.up.${sender}.>`, "upstream");
-watch(`${prefix}.receipt.${sender}`, "receipt");
+watch(subjects.outcome, "outcome");
+watch(subjects.upstream, "upstream");
+watch(subjects.receipt, "receipt");
 await nc.flush();
 process.stderr.write(
-  `watching ${prefix}.out.${sender}, ${prefix}.up.${sender}.>, ${prefix}.receipt.${sender} on ${nc.getServer()} (Ctrl-C to stop)\n`,
+  `watching ${subjects.outcome}, ${subjects.upstream}, ${subjects.receipt} on ${nc.getServer()} (Ctrl-C to stop)\n`,
 );
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {

@@ -1,6 +1,7 @@
 // Argument parsing and the NATS connection shared by scripts/ccs-send.ts and scripts/ccs-watch.ts (node:util parseArgs),
 // including the flags both take (--nats, --prefix, --help).
 import { type ParseArgsOptionsConfig, parseArgs } from "node:util";
+import { ContractError, createSubjects, DEFAULT_SUBJECT_PREFIX, type Subjects } from "@ccs/contract";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 
 export const DEFAULT_SENDER_ID = "123456789012";
@@ -15,7 +16,23 @@ export function natsServers(flag: string | undefined): string[] {
 }
 
 export function subjectPrefix(flag: string | undefined): string {
-  return flag ?? process.env.CCS_SUBJECT_PREFIX ?? "ccs";
+  return flag ?? process.env.CCS_SUBJECT_PREFIX ?? DEFAULT_SUBJECT_PREFIX;
+}
+
+/**
+ * The contract's subjects under `prefix`, checking `senderId` too when given; a prefix or sender id
+ * that would break a subject exits 2 with one clear line and the usage.
+ */
+export function subjectsOrExit(prefix: string, senderId: string | undefined, usage: string): Subjects {
+  try {
+    const subjects = createSubjects(prefix);
+    if (senderId !== undefined) subjects.down(senderId);
+    return subjects;
+  } catch (err) {
+    if (!(err instanceof ContractError)) throw err;
+    process.stderr.write(`${err.message}\n${usage}\n`);
+    process.exit(2);
+  }
 }
 
 /** Flags every script takes: `--nats URL[,URL...]`, `--prefix P` and `--help`. */

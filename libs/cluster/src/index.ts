@@ -27,7 +27,7 @@ export {
 } from "./errors.ts";
 export { issueFencingToken, readFencingToken } from "./fencing.ts";
 export type { KeySchema } from "./keys.ts";
-export { createKeySchema, DEFAULT_KEY_PREFIX } from "./keys.ts";
+export { createKeySchema } from "./keys.ts";
 export type { LeaderEvents, LeaderLeaseOptions, LeaderState } from "./leader-lease.ts";
 export { DEFAULT_LEADER_TTL_MS, LeaderLease } from "./leader-lease.ts";
 export type { LeaseEvents, LeaseLossReason, LeaseOptions, LeaseState } from "./lease.ts";
@@ -63,17 +63,8 @@ export {
 export type { ConnectionHealth, SlotConnectionState, SlotHealth, SlotStatus } from "./slot-status.ts";
 export { DEFAULT_SLOT_STATUS_TTL_MS, SlotStatusStore } from "./slot-status.ts";
 export type { SlotId, SlotRef } from "./slots.ts";
-export { isValidSenderId, parseSlotId, slotId, slotsOf } from "./slots.ts";
+export { parseSlotId, slotId, slotsOf } from "./slots.ts";
 export type { Readiness, StatusServer, StatusServerOptions } from "./status-server.ts";
 export { startStatusServer } from "./status-server.ts";
-export type { StreamNames, Subjects } from "./subjects.ts";
-export { categoryToken, createSubjects, DEFAULT_SUBJECT_PREFIX, NO_CATEGORY } from "./subjects.ts";
-export type { UpstreamKind, UpstreamRecord } from "./upstream.ts";
-export {
-  MalformedUpstreamError,
-  parseUpstreamHeaders,
-  UpstreamHeaders,
-  upstreamDedupeDigest,
-} from "./upstream.ts";
 export type { Heartbeat, WorkerInfo, WorkerRegistration, WorkerRegistryOptions } from "./worker-registry.ts";
-export { DEFAULT_WORKER_TTL_MS, WorkerRegistry } from "./worker-registry.ts";
+export { WorkerRegistry } from "./worker-registry.ts";

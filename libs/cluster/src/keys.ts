@@ -1,9 +1,8 @@
 // The whole Redis key schema, in one place. Every key starts with a configurable prefix (default `ccs:`).
 
+import { DEFAULT_KEY_PREFIX } from "@ccs/contract";
 import { InvalidOptionError } from "./errors.ts";
 import type { SlotId } from "./slots.ts";
-
-export const DEFAULT_KEY_PREFIX = "ccs:";
 
 export interface KeySchema {
   readonly prefix: string;

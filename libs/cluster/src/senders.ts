@@ -7,9 +7,9 @@
 
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { isValidSenderId } from "@ccs/contract";
 import { Secret } from "@ccs/telemetry";
 import { ClusterError, InvalidOptionError } from "./errors.ts";
-import { isValidSenderId } from "./slots.ts";
 
 export const DEFAULT_SENDER_CONNECTIONS = 1;
 export const MAX_SENDER_CONNECTIONS = 1_000;

@@ -1,5 +1,6 @@
 // A slot is one of a sender's connections: sender "123" wanting 3 connections has slots 123:0..123:2.
 
+import { isValidSenderId } from "@ccs/contract";
 import { InvalidOptionError } from "./errors.ts";
 
 /** `<senderId>:<index>`. */
@@ -8,13 +9,6 @@ export type SlotId = string;
 export interface SlotRef {
   readonly senderId: string;
   readonly index: number;
-}
-
-const SENDER_ID = /^[A-Za-z0-9_-]{1,128}$/;
-
-/** Sender ids become parts of Redis keys and NATS subjects: letters, digits, `_` and `-` only. */
-export function isValidSenderId(senderId: string): boolean {
-  return SENDER_ID.test(senderId);
 }
 
 export function slotId(senderId: string, index: number): SlotId {

@@ -1,13 +1,12 @@
 // Live workers: each worker writes a record with a TTL on every Redis node and renews it (heartbeat).
 // A worker is live while any answering node still has its record; the freshest record wins.
 
+import { DEFAULT_WORKER_TTL_MS } from "@ccs/contract";
 import { errorFields, type Logger, silentLogger } from "@ccs/telemetry";
 import { jittered } from "./clock.ts";
 import { InvalidOptionError, QuorumError } from "./errors.ts";
 import type { KeySchema } from "./keys.ts";
 import type { RedisNodes } from "./redis-nodes.ts";
-
-export const DEFAULT_WORKER_TTL_MS = 10_000;
 
 export interface WorkerRegistration {
   readonly workerId: string;

@@ -5,7 +5,6 @@ import { inspect } from "node:util";
 import { waitFor } from "@ccs/testkit";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
-  createSubjects,
   describeSender,
   loadSendersFile,
   parseSenders,
@@ -117,29 +116,5 @@ describe("senders configuration", () => {
     expect(source.lastError).toBeUndefined();
     await source.close();
     await source.close();
-  });
-});
-
-describe("subjects", () => {
-  it("matches the worker's names and sanitizes categories", () => {
-    const s = createSubjects();
-    expect([
-      s.down("1"),
-      s.out("1"),
-      s.internalUp("1"),
-      s.up("1", "com.example.app"),
-      s.receipt("1"),
-    ]).toEqual(["ccs.down.1", "ccs.out.1", "ccs.internal.up.1", "ccs.up.1.com.example.app", "ccs.receipt.1"]);
-    expect([s.downStream, s.outStream, s.internalUpStream, s.upStream, s.receiptStream]).toEqual([
-      "CCS_DOWN",
-      "CCS_OUTCOMES",
-      "CCS_INTERNAL_UP",
-      "CCS_UP",
-      "CCS_RECEIPT",
-    ]);
-    expect(s.up("1", undefined)).toBe("ccs.up.1._");
-    expect(s.up("1", "a.*.b>c d..e")).toBe("ccs.up.1.a._.b_c_d._.e");
-    expect(() => s.down("a.b")).toThrow();
-    expect(createSubjects("acme", { up: "UPS" }).upStream).toBe("UPS");
   });
 });

@@ -2,7 +2,8 @@
 // INFO memory before and after writing N markers exactly as DedupeStore does
 // (`SET <prefix>up:<22-char digest> 1 PX <window> NX`), extrapolated to one million.
 // Usage: node services/coordinator/bench/dedupe-memory.ts [N=1000000]
-import { createKeySchema, upstreamDedupeDigest } from "@ccs/cluster";
+import { createKeySchema } from "@ccs/cluster";
+import { upstreamDedupeDigest } from "@ccs/contract";
 import { startRedis } from "@ccs/testkit";
 import { Redis } from "ioredis";
 

@@ -4,7 +4,8 @@
 // acknowledged is measured. Baseline in the same run: the same records drained by a plain NATS-only loop
 // (consume, publish with Nats-Msg-Id awaiting the publish ack, ack; 256 in flight), without Redis.
 // Usage: node services/coordinator/bench/dedupe-throughput.ts [N=20000] [K=1]
-import { createKeySchema, createSubjects, RedisNodes, silentLogger, UpstreamHeaders } from "@ccs/cluster";
+import { createKeySchema, RedisNodes, silentLogger } from "@ccs/cluster";
+import { createSubjects, UpstreamHeaders } from "@ccs/contract";
 import { startInfrastructure, waitFor } from "@ccs/testkit";
 import { AckPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, headers } from "@nats-io/transport-node";

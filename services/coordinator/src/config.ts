@@ -5,7 +5,8 @@
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { dirname, resolve } from "node:path";
-import { DEFAULT_KEY_PREFIX, DEFAULT_SUBJECT_PREFIX, parseSenders, type SenderConfig } from "@ccs/cluster";
+import { parseSenders, type SenderConfig } from "@ccs/cluster";
+import { DEFAULT_KEY_PREFIX, DEFAULT_SUBJECT_PREFIX, DEFAULT_WORKER_TTL_MS } from "@ccs/contract";
 import { redactUrlCredentials } from "@ccs/telemetry";
 import * as D from "./defaults.ts";
 import { CoordinatorConfigError } from "./errors.ts";
@@ -329,7 +330,7 @@ export async function parseCoordinatorConfig(
       D.DEFAULT_ASSIGN_INTERVAL_MS,
       50,
     ),
-    workerTtlMs: int("workers.ttlMs", input.workers?.ttlMs, D.DEFAULT_WORKER_TTL_MS, 100),
+    workerTtlMs: int("workers.ttlMs", input.workers?.ttlMs, DEFAULT_WORKER_TTL_MS, 100),
     drainReplacementFailures: int(
       "drain.replacementFailures",
       input.drain?.replacementFailures,

@@ -5,7 +5,6 @@
 import {
   AssignmentStore,
   createKeySchema,
-  createSubjects,
   LeaderLease,
   type Logger,
   type Readiness,
@@ -17,6 +16,7 @@ import {
   startStatusServer,
   WorkerRegistry,
 } from "@ccs/cluster";
+import { createSubjects } from "@ccs/contract";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { CoordinatorConfig } from "./config.ts";
@@ -143,7 +143,7 @@ export async function startCoordinator(config: CoordinatorConfig, logger: Logger
     });
     leader.on("elected", (token) => {
       logger.info({ fencingToken: token }, "elected leader");
-      loop.newTerm();
+      loop.trigger();
     });
     leader.on("deposed", (reason) => logger.warn({ reason }, "no longer leader"));
     sendersSource.on("change", () => loop.trigger());

@@ -1,4 +1,5 @@
-// Documented defaults of every coordinator option (see services/coordinator/README.md).
+// Documented defaults of every coordinator option (see services/coordinator/README.md). Defaults the
+// coordinator shares with the workers (worker TTL, the internal stream's settings) are @ccs/contract's.
 
 export const DEFAULT_NATS_SERVERS = ["nats://127.0.0.1:4222"] as const;
 export const DEFAULT_REDIS_URLS = ["redis://127.0.0.1:6379"] as const;
@@ -8,8 +9,6 @@ export const DEFAULT_SENDERS_RELOAD_INTERVAL_MS = 10_000;
 export const DEFAULT_LEADER_TTL_MS = 10_000;
 /** How often the leader recomputes the assignment (also on every sender change). */
 export const DEFAULT_ASSIGN_INTERVAL_MS = 1_000;
-/** Must match the workers' heartbeat TTL (only used to prune the worker index). */
-export const DEFAULT_WORKER_TTL_MS = 10_000;
 /** A slot whose owner reports this many failed replacement attempts moves to another worker. */
 export const DEFAULT_DRAIN_REPLACEMENT_FAILURES = 3;
 /** Upstream de-duplication window (Redis key TTL). */
@@ -25,9 +24,7 @@ export const DEFAULT_STREAM_REPLICAS = 1;
 export const DEFAULT_PUBLISH_DUPLICATE_WINDOW_MS = 10 * 60_000;
 /** Retention of CCS_UP / CCS_RECEIPT for app servers. */
 export const DEFAULT_PUBLISHED_MAX_AGE_MS = 7 * 24 * 3600_000;
-/** The internal stream, when the coordinator has to create it (same as the worker's defaults). */
-export const DEFAULT_INTERNAL_DUPLICATE_WINDOW_MS = 120_000;
-export const DEFAULT_INTERNAL_MAX_AGE_MS = 24 * 3600_000;
+
 export const DEFAULT_HTTP_HOST = "0.0.0.0";
 export const DEFAULT_HTTP_PORT = 8090;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;

@@ -6,6 +6,7 @@ import {
   type Assignment,
   type AssignmentStore,
   assign,
+  compareAssignments,
   type LeaderLease,
   type Logger,
   type SenderConfig,
@@ -90,12 +91,8 @@ export class LeaderLoop {
   #running: Promise<void> | undefined;
   #again = false;
   #last: Assignment | undefined;
-  /** True while `#last` is what the store holds under this term's token (no need to write it again). */
-  #lastStored = false;
-  /** Elections so far (newTerm()), and the one the last round acted in. */
-  #term = 0;
-  #lastTerm = -1;
-  #lastToken: number | undefined;
+  /** The store held nothing last round (logged once per loss). */
+  #storeWasEmpty = false;
   #unassigned: readonly SlotId[] = [];
   #workers: readonly WorkerInfo[] = [];
   #statuses: ReadonlyMap<SlotId, SlotStatus> = new Map();
@@ -131,16 +128,6 @@ export class LeaderLoop {
     this.#schedule(0);
   }
 
-  /**
-   * This replica was (re-)elected: the next round re-reads the stored assignment. Also needed when the
-   * token did not change: Redis restarted empty issues the same token again, and the stored assignment
-   * is gone; it must be written again.
-   */
-  newTerm(): void {
-    this.#term++;
-    this.trigger();
-  }
-
   /** Recompute now (e.g. the senders changed). */
   trigger(): void {
     if (this.#state !== "running") return;
@@ -171,22 +158,23 @@ export class LeaderLoop {
     if (token === undefined || !leader.isLeader()) {
       return;
     }
-    if (this.#lastToken !== token || this.#lastTerm !== this.#term) {
-      // Newly elected: continue from what is stored (the previous leader's assignment). When nothing is
-      // stored (Redis lost its data) continue from the last assignment known here, which is where the
-      // workers still hold their slots, and write it again.
-      const stored = await store.read();
-      this.#lastStored = stored !== undefined && stored.token === token;
-      this.#last = stored ?? this.#last;
-      this.#lastToken = token;
-      this.#lastTerm = this.#term;
-      if (stored === undefined && this.#last !== undefined) {
-        logger.warn(
-          { fencingToken: token, version: this.#last.version },
-          "no stored assignment: writing it again",
-        );
-      }
+    // Every round starts from what is stored (one small read per node): after an election that is the
+    // previous leader's assignment. When nothing is stored (Redis lost its data, possibly without this
+    // leader losing its lease, which renewal takes back) it continues from the last assignment known
+    // here, which is where the workers still hold their slots, and writes it again.
+    const stored = await store.read();
+    if (stored !== undefined && (this.#last === undefined || compareAssignments(stored, this.#last) > 0)) {
+      this.#last = stored;
     }
+    const lastStored =
+      stored !== undefined && this.#last !== undefined && compareAssignments(stored, this.#last) === 0;
+    if (stored === undefined && this.#last !== undefined && !this.#storeWasEmpty) {
+      logger.warn(
+        { fencingToken: token, version: this.#last.version },
+        "no stored assignment: writing it again",
+      );
+    }
+    this.#storeWasEmpty = stored === undefined;
     const senders = this.#o.senders().map((s) => ({ senderId: s.senderId, connections: s.connections }));
     const slots = slotsOf(senders);
     const [workers, statuses] = await Promise.all([registry.list(), slotStatus.read(slots)]);
@@ -202,7 +190,7 @@ export class LeaderLoop {
     this.#unassigned = result.unassigned;
     if (
       this.#last !== undefined &&
-      this.#lastStored &&
+      lastStored &&
       this.#last.token === token &&
       sameAssignment(this.#last, senders, result.assignment)
     ) {
@@ -229,7 +217,6 @@ export class LeaderLoop {
       throw error;
     }
     this.#last = next;
-    this.#lastStored = true;
     logger.info(
       {
         version: next.version,

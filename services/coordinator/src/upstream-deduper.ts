@@ -5,15 +5,15 @@
 //   publish and the Redis write, and two replicas racing on redeliveries), then SET key NX PX window,
 //   then ack. Any failure naks with a delay: the message comes back and the same steps run again.
 
+import type { Logger } from "@ccs/cluster";
 import {
-  type Logger,
   MalformedUpstreamError,
   parseUpstreamHeaders,
   type Subjects,
   UpstreamHeaders,
   type UpstreamRecord,
   upstreamDedupeDigest,
-} from "@ccs/cluster";
+} from "@ccs/contract";
 import type { ConsumerMessages, JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { headers as createHeaders } from "@nats-io/transport-node";
 import type { DedupeStore } from "./dedupe-store.ts";

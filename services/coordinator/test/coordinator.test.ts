@@ -262,7 +262,7 @@ describe("coordinator replicas (in process, real NATS + 3 Redis nodes)", () => {
     expect(Date.now() - crashedAt).toBeLessThan(1_500 + 1_500 + 2_000);
   });
 
-  it("writes the assignment again, slots where they were, with a greater token, when Redis lost every key", async () => {
+  it("writes the assignment again, slots where they were, when Redis lost every key", async () => {
     const prefix = `lost-${Date.now().toString(36)}:`;
     await writeSenders([{ senderId: "500", apiKey: API_KEY, connections: 2 }]);
     const c = await replica("solo3", prefix);
@@ -285,8 +285,9 @@ describe("coordinator replicas (in process, real NATS + 3 Redis nodes)", () => {
       },
       { timeoutMs: 5_000, description: "the first assignment" },
     );
-    // Every Redis node restarts empty (no persistence): the prefix's keys vanish, the leader's lease and
-    // the fencing counter with them; the re-elected leader's token must still be greater. The worker's
+    // Every Redis node restarts empty (no persistence): the prefix's keys vanish, the leader's lock, the
+    // fencing counter and the assignment with them. The leader's renewal takes its lock back (or another
+    // election gives a greater token); either way the lost assignment must be written again. The worker's
     // registration is kept: its heartbeat re-registers it before the leader's next round (as it did in
     // the cluster fault test), so the leader sees the same workers and would compute the same slots.
     for (const client of nodes.clients) {
@@ -300,7 +301,7 @@ describe("coordinator replicas (in process, real NATS + 3 Redis nodes)", () => {
       },
       { timeoutMs: 10_000, description: "the assignment written again after the data loss" },
     );
-    expect(after.token).toBeGreaterThan(before.token);
+    expect(after.token).toBeGreaterThanOrEqual(before.token);
     expect(after.version).toBeGreaterThan(before.version);
     expect(after.slots).toEqual(before.slots);
   });

@@ -1,4 +1,5 @@
-import { createKeySchema, type KeySchema, type Logger, silentLogger, UpstreamHeaders } from "@ccs/cluster";
+import { createKeySchema, type KeySchema, type Logger, silentLogger } from "@ccs/cluster";
+import { UpstreamHeaders } from "@ccs/contract";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, headers, type NatsConnection } from "@nats-io/transport-node";
 

@@ -1,10 +1,5 @@
-import {
-  createSubjects,
-  RedisNodes,
-  type Subjects,
-  UpstreamHeaders,
-  upstreamDedupeDigest,
-} from "@ccs/cluster";
+import { RedisNodes } from "@ccs/cluster";
+import { createSubjects, type Subjects, UpstreamHeaders, upstreamDedupeDigest } from "@ccs/contract";
 import { type Infrastructure, startInfrastructure, waitFor } from "@ccs/testkit";
 import { headers } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -27,9 +27,6 @@ export type {
   WorkerMode,
 } from "./config/worker-config.ts";
 export { WorkerMetrics } from "./metrics.ts";
-export type { Outcome, OutcomeStatus as OutcomeStatusValue } from "./pipeline/outcome.ts";
-export { OutcomeHeader, OutcomeStatus } from "./pipeline/outcome.ts";
-export { UpstreamHeader } from "./pipeline/upstream-persister.ts";
 export type { PipelineState } from "./pipeline/worker-pipeline.ts";
 export { WorkerPipeline } from "./pipeline/worker-pipeline.ts";
 export type { ConnectionStatus, WorkerStatus } from "./status.ts";

@@ -25,7 +25,7 @@ import { ConfigError } from "./config/errors.ts";
 import type { WorkerConfig } from "./config/worker-config.ts";
 import { createConnectionSlot, type UpstreamSink } from "./connection/index.ts";
 import type { WorkerMetrics } from "./metrics.ts";
-import { subjects } from "./pipeline/subjects.ts";
+import { workerSubjects } from "./pipeline/streams.ts";
 import { UpstreamPersister } from "./pipeline/upstream-persister.ts";
 import { type SlotFactory, WorkerPipeline } from "./pipeline/worker-pipeline.ts";
 import { createSendersSource } from "./senders.ts";
@@ -147,7 +147,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     // connections are closed, so nothing is left for it to abandon unless a close timed out.
     const persister = new UpstreamPersister({
       js: jetstream(nc),
-      subjectFor: subjects(config.subjectPrefix).upstream,
+      subjectFor: workerSubjects(config).internalUp,
       workerId: config.workerId,
       metrics,
       logger: log.child({ component: "upstream" }),

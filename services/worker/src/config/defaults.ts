@@ -1,21 +1,32 @@
-/** Documented defaults of every worker option (see services/worker/README.md). */
+/**
+ * Documented defaults of every worker option (see services/worker/README.md). Defaults the worker shares
+ * with other processes (subject prefix, window size, worker TTL, consumer prefix, the internal stream's
+ * settings) are @ccs/contract's, re-exported here so that the config reads them in one place.
+ */
+import { DEFAULT_INTERNAL_UP_DUPLICATE_WINDOW_MS } from "@ccs/contract";
+
+export {
+  DEFAULT_INTERNAL_UP_MAX_AGE_MS as DEFAULT_UPSTREAM_MAX_AGE_MS,
+  DEFAULT_KEY_PREFIX as DEFAULT_REDIS_KEY_PREFIX,
+  DEFAULT_SUBJECT_PREFIX,
+  DEFAULT_WINDOW_SIZE,
+  DEFAULT_WORKER_CONSUMER_PREFIX as DEFAULT_CONSUMER_PREFIX,
+  DEFAULT_WORKER_TTL_MS,
+} from "@ccs/contract";
+
 export const DEFAULT_NATS_SERVERS = ["nats://127.0.0.1:4222"] as const;
-export const DEFAULT_SUBJECT_PREFIX = "ccs";
 
 /** Stream names default to `<PREFIX>_DOWN`, `<PREFIX>_OUTCOMES`, `<PREFIX>_INTERNAL_UP`, derived from the
  * subject prefix in parse-config.ts (CCS_DOWN, CCS_OUTCOMES, CCS_INTERNAL_UP with prefix "ccs"). */
 export const DEFAULT_STREAM_REPLICAS = 1;
 export const DEFAULT_STREAM_STORAGE = "file";
-/** JetStream de-duplication window (Nats-Msg-Id), all three streams. */
-export const DEFAULT_DUPLICATE_WINDOW_MS = 120_000;
+/** JetStream de-duplication window (Nats-Msg-Id), all three streams (the contract's internal stream default). */
+export const DEFAULT_DUPLICATE_WINDOW_MS = DEFAULT_INTERNAL_UP_DUPLICATE_WINDOW_MS;
 /** Work messages waiting for a worker are kept this long (0 = until consumed). */
 export const DEFAULT_DOWN_MAX_AGE_MS = 0;
 /** Outcomes are kept a week for app servers to read. */
 export const DEFAULT_OUTCOME_MAX_AGE_MS = 7 * 24 * 3600_000;
-/** Upstream messages wait a day for the coordinator. */
-export const DEFAULT_UPSTREAM_MAX_AGE_MS = 24 * 3600_000;
 
-export const DEFAULT_CONSUMER_PREFIX = "ccs-worker";
 export const DEFAULT_ACK_WAIT_MS = 30_000;
 /** Un-acked work messages per sender consumer, across all workers. */
 export const DEFAULT_MAX_ACK_PENDING = 20_000;
@@ -28,7 +39,6 @@ export const DEFAULT_CCS_DOMAIN = "gcm.googleapis.com";
 export const DEFAULT_CCS_REJECT_UNAUTHORIZED = true;
 
 export const DEFAULT_CONNECTIONS_PER_SENDER = 2;
-export const DEFAULT_WINDOW_SIZE = 100;
 export const DEFAULT_ANSWER_TIMEOUT_MS = 30_000;
 export const DEFAULT_PING_INTERVAL_MS = 60_000;
 export const DEFAULT_RECONNECT_INITIAL_MS = 1_000;
@@ -48,11 +58,9 @@ export const DEFAULT_SHUTDOWN_FORCE_MS = 20_000;
 export const DEFAULT_METRICS_LOG_INTERVAL_MS = 60_000;
 
 /** Coordinated mode (CCS_REDIS_URLS set): must match the coordinator's. */
-export const DEFAULT_REDIS_KEY_PREFIX = "ccs:";
 /** Most connections (slots) this worker holds in coordinated mode. */
 export const DEFAULT_WORKER_CAPACITY = 16;
 /** Heartbeat TTL of the worker's registration; must match the coordinator's CCS_WORKER_TTL_MS. */
-export const DEFAULT_WORKER_TTL_MS = 10_000;
 /** TTL of a slot's Redis lock (renewed at a third of it). */
 export const DEFAULT_SLOT_LEASE_TTL_MS = 15_000;
 /** How often each owned slot's health (state, pending, drains) is reported to the coordinator. */

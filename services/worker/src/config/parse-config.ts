@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { defaultStreamNames } from "@ccs/contract";
 import { redactUrlCredentials, Secret } from "@ccs/telemetry";
 import { type BackoffPolicy, DEFAULT_RETRY_POLICY } from "../pipeline/retry-policy.ts";
 import * as D from "./defaults.ts";
@@ -109,23 +110,24 @@ export function parseWorkerConfig(input: WorkerConfigInput, context: ParseContex
   const subjectPrefix = p.str("subjectPrefix", input.subjectPrefix, D.DEFAULT_SUBJECT_PREFIX, PREFIX_RE);
 
   const streamsIn = input.streams ?? {};
-  // Default stream names derive from the prefix, as libs/cluster's createSubjects does:
-  // "ccs" -> CCS_DOWN, CCS_OUTCOMES, CCS_INTERNAL_UP.
-  const streamPrefix = `${subjectPrefix.replace(/[.-]/g, "_").toUpperCase()}_`;
+  // Default stream names derive from the prefix by the contract's rule: "ccs" -> CCS_DOWN, CCS_OUTCOMES, CCS_INTERNAL_UP.
+  const defaultNames = defaultStreamNames(
+    PREFIX_RE.test(subjectPrefix) ? subjectPrefix : D.DEFAULT_SUBJECT_PREFIX,
+  );
   const streams = {
-    down: parseStream(p, "streams.down", streamsIn.down, `${streamPrefix}DOWN`, D.DEFAULT_DOWN_MAX_AGE_MS),
+    down: parseStream(p, "streams.down", streamsIn.down, defaultNames.down, D.DEFAULT_DOWN_MAX_AGE_MS),
     outcomes: parseStream(
       p,
       "streams.outcomes",
       streamsIn.outcomes,
-      `${streamPrefix}OUTCOMES`,
+      defaultNames.out,
       D.DEFAULT_OUTCOME_MAX_AGE_MS,
     ),
     upstream: parseStream(
       p,
       "streams.upstream",
       streamsIn.upstream,
-      `${streamPrefix}INTERNAL_UP`,
+      defaultNames.internalUp,
       D.DEFAULT_UPSTREAM_MAX_AGE_MS,
     ),
   };

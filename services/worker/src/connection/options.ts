@@ -1,6 +1,7 @@
 // Slot/connection options in stages: user-facing optional fields with DEFAULT_* constants, one
 // validating parse that yields a fully resolved, frozen config. The caller's object is never mutated.
 
+import { DEFAULT_WINDOW_SIZE } from "@ccs/contract";
 import { type Logger, silentLogger } from "@ccs/telemetry";
 import type { BackoffOptions } from "./backoff.ts";
 import { type Clock, systemClock } from "./clock.ts";
@@ -10,8 +11,8 @@ import { type SecretLike, toSecret } from "./secret.ts";
 
 /** The XMPP domain stays gcm.googleapis.com whatever host is dialled (ccs-facts: public clients broke otherwise). */
 export const DEFAULT_DOMAIN = "gcm.googleapis.com";
-/** CCS allows 100 un-answered downstream messages per connection. */
-export const DEFAULT_WINDOW_SIZE = 100;
+/** CCS allows 100 un-answered downstream messages per connection (the contract's default). */
+export { DEFAULT_WINDOW_SIZE };
 export const DEFAULT_ANSWER_TIMEOUT_MS = 30_000;
 export const DEFAULT_PING_INTERVAL_MS = 30_000;
 export const DEFAULT_PING_TIMEOUT_MS = 15_000;

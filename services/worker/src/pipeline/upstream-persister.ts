@@ -15,6 +15,7 @@
  * would leave the message stuck until that connection closes.
  */
 
+import { UpstreamHeaders, upstreamMsgId } from "@ccs/contract";
 import { errorFields, type Logger } from "@ccs/telemetry";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers, type MsgHdrs } from "@nats-io/transport-node";
@@ -26,18 +27,6 @@ export const DEFAULT_UPSTREAM_RETRY_MS = 250;
 export const DEFAULT_UPSTREAM_RETRY_MAX_MS = 5_000;
 /** A failing message is logged at its first failure, then once per this many attempts. */
 const LOG_EVERY_ATTEMPTS = 20;
-
-/** Headers of a persisted upstream message (its body is CCS's JSON payload, unchanged). */
-export const UpstreamHeader = {
-  Kind: "Ccs-Kind",
-  SenderId: "Ccs-Sender-Id",
-  ConnectionId: "Ccs-Connection-Id",
-  From: "Ccs-From",
-  MessageId: "Ccs-Message-Id",
-  Category: "Ccs-Category",
-  ReceivedAt: "Ccs-Received-At",
-  WorkerId: "Ccs-Worker-Id",
-} as const;
 
 export interface UpstreamPersisterOptions {
   readonly js: JetStreamClient;
@@ -52,14 +41,6 @@ export interface UpstreamPersisterOptions {
 
 /** running → closing (no new retries; what is left is abandoned) → closed. */
 export type UpstreamPersisterState = "running" | "closing" | "closed";
-
-/**
- * Nats-Msg-Id of an upstream message: device message ids are unique per device only, so the id
- * includes `from`; a redelivery by CCS (same from + message_id) is de-duplicated by the stream.
- */
-function upstreamMsgId(d: Pick<UpstreamDelivery, "senderId" | "kind" | "from" | "messageId">): string {
-  return `${d.senderId}:${d.kind}:${d.from}:${d.messageId}`;
-}
 
 export class UpstreamPersister {
   readonly #o: UpstreamPersisterOptions;
@@ -145,14 +126,14 @@ export class UpstreamPersister {
 
   #headers(delivery: UpstreamDelivery): MsgHdrs {
     const h = headers();
-    h.set(UpstreamHeader.Kind, delivery.kind);
-    h.set(UpstreamHeader.SenderId, delivery.senderId);
-    h.set(UpstreamHeader.ConnectionId, delivery.connectionId);
-    h.set(UpstreamHeader.From, delivery.from);
-    h.set(UpstreamHeader.MessageId, delivery.messageId);
-    if (delivery.category !== undefined) h.set(UpstreamHeader.Category, delivery.category);
-    h.set(UpstreamHeader.ReceivedAt, new Date(delivery.receivedAt).toISOString());
-    h.set(UpstreamHeader.WorkerId, this.#o.workerId);
+    h.set(UpstreamHeaders.kind, delivery.kind);
+    h.set(UpstreamHeaders.senderId, delivery.senderId);
+    h.set(UpstreamHeaders.connectionId, delivery.connectionId);
+    h.set(UpstreamHeaders.from, delivery.from);
+    h.set(UpstreamHeaders.messageId, delivery.messageId);
+    if (delivery.category !== undefined) h.set(UpstreamHeaders.category, delivery.category);
+    h.set(UpstreamHeaders.receivedAt, new Date(delivery.receivedAt).toISOString());
+    h.set(UpstreamHeaders.workerId, this.#o.workerId);
     return h;
   }
 

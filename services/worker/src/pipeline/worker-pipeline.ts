@@ -4,6 +4,7 @@
  * (the slot factory, the assignment source) so tests hand in fakes.
  */
 
+import type { Subjects } from "@ccs/contract";
 import { errorFields, type Logger } from "@ccs/telemetry";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -14,8 +15,7 @@ import type { WorkerMetrics } from "../metrics.ts";
 import { OutcomePublisher } from "./outcome-publisher.ts";
 import { PubAckPublisher } from "./pub-ack-publisher.ts";
 import { SenderDispatcher } from "./sender-dispatcher.ts";
-import { ensureSenderConsumer, ensureStreams } from "./streams.ts";
-import { type Subjects, subjects } from "./subjects.ts";
+import { ensureSenderConsumer, ensureStreams, workerSubjects } from "./streams.ts";
 
 /** Builds the connection slot of a grant (main.ts wires the connection layer's createConnectionSlot). */
 export type SlotFactory = (grant: SlotGrant) => ConnectionSlot;
@@ -61,12 +61,12 @@ export class WorkerPipeline {
   constructor(options: WorkerPipelineOptions) {
     this.#o = options;
     this.#log = options.logger.child({ component: "pipeline" });
-    this.#subjects = subjects(options.config.subjectPrefix);
+    this.#subjects = workerSubjects(options.config);
     this.#js = jetstream(options.nc);
     this.#pub = new PubAckPublisher(options.nc);
     this.#publisher = new OutcomePublisher({
       pub: this.#pub,
-      subjectFor: this.#subjects.outcome,
+      subjectFor: this.#subjects.out,
       metrics: options.metrics,
       logger: this.#log,
     });
@@ -161,13 +161,7 @@ export class WorkerPipeline {
     const { config } = this.#o;
     const jsm = this.#jsm;
     if (jsm === undefined) throw new Error("pipeline not started");
-    const name = await ensureSenderConsumer(
-      jsm,
-      config.streams.down.name,
-      config.consumer,
-      this.#subjects,
-      senderId,
-    );
+    const name = await ensureSenderConsumer(jsm, config.consumer, this.#subjects, senderId);
     const consumer = await this.#js.consumers.get(config.streams.down.name, name);
     return new SenderDispatcher({
       senderId,

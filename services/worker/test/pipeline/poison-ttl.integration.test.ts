@@ -1,8 +1,7 @@
 import { silentLogger } from "@ccs/telemetry";
 import type { ServerHandle } from "@ccs/testkit";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ensureSenderConsumer, ensureStreams } from "../../src/pipeline/streams.ts";
-import { subjects } from "../../src/pipeline/subjects.ts";
+import { ensureSenderConsumer, ensureStreams, workerSubjects } from "../../src/pipeline/streams.ts";
 import { Harness, startTestNats, token } from "./support/harness.ts";
 
 let nats: ServerHandle;
@@ -67,9 +66,9 @@ describe("poison messages and TTL", () => {
       config: { consumer: { maxDeliveries: 2 } },
       start: false,
     });
-    const s = subjects(h.config.subjectPrefix);
+    const s = workerSubjects(h.config);
     await ensureStreams(h.jsm, h.config.streams, s, silentLogger);
-    const name = await ensureSenderConsumer(h.jsm, h.config.streams.down.name, h.config.consumer, s, "602");
+    const name = await ensureSenderConsumer(h.jsm, h.config.consumer, s, "602");
     await h.publish("602", { to: token(1), message_id: "crashy" });
     const consumer = await h.js.consumers.get(h.config.streams.down.name, name);
     // Two deliveries that "crash" (nak) before the worker sees it a third time.
@@ -91,7 +90,7 @@ describe("poison messages and TTL", () => {
 
   it("expires messages past their time_to_live (from the JetStream publish time) and lowers the TTL it sends", async () => {
     h = await Harness.start(nats.url, { senders: [{ senderId: "603", connections: 1 }], start: false });
-    await ensureStreams(h.jsm, h.config.streams, subjects(h.config.subjectPrefix), silentLogger);
+    await ensureStreams(h.jsm, h.config.streams, workerSubjects(h.config), silentLogger);
     await h.publish("603", { to: token(1), message_id: "ttl0", time_to_live: 0 });
     await h.publish("603", { to: token(1), message_id: "ttl100", time_to_live: 100 });
     await h.publish("603", { to: token(1), message_id: "nottl" });

@@ -13,7 +13,7 @@ import { parseWorkerConfig } from "../../../src/config/parse-config.ts";
 import type { WorkerConfig, WorkerConfigInput } from "../../../src/config/worker-config.ts";
 import { WorkerMetrics } from "../../../src/metrics.ts";
 import type { Outcome } from "../../../src/pipeline/outcome.ts";
-import { subjects } from "../../../src/pipeline/subjects.ts";
+import { workerSubjects } from "../../../src/pipeline/streams.ts";
 import { UpstreamPersister } from "../../../src/pipeline/upstream-persister.ts";
 import { WorkerPipeline } from "../../../src/pipeline/worker-pipeline.ts";
 import { FakeCcs, type Script } from "./fake-ccs.ts";
@@ -67,7 +67,7 @@ export class Harness {
     this.ccs = ccs;
     this.upstream = new UpstreamPersister({
       js: this.js,
-      subjectFor: subjects(config.subjectPrefix).upstream,
+      subjectFor: workerSubjects(config).internalUp,
       workerId: config.workerId,
       metrics: this.metrics,
       logger,

@@ -1,11 +1,10 @@
-// Upstream messages and delivery receipts as the worker makes them durable on
-// `ccs.internal.up.<sender>` (services/worker/src/pipeline/upstream-persister.ts): the body is CCS's
-// JSON payload unchanged and the metadata travels in headers. Also the de-duplication identity the
-// coordinators use for them.
+// Upstream messages and delivery receipts as workers make them durable on `ccs.internal.up.<sender>`:
+// the body is CCS's JSON payload unchanged and the metadata travels in headers. Also the identities
+// derived from them: the worker's `Nats-Msg-Id` and the coordinators' de-duplication digest.
 
 import { createHash } from "node:crypto";
-import { ClusterError } from "./errors.ts";
-import { isValidSenderId } from "./slots.ts";
+import { MalformedUpstreamError } from "./errors.ts";
+import { isValidSenderId } from "./sender-id.ts";
 
 export type UpstreamKind = "upstream" | "receipt";
 
@@ -37,10 +36,6 @@ export interface UpstreamRecord {
   readonly receivedAt: string | undefined;
   readonly workerId: string | undefined;
   readonly connectionId: string | undefined;
-}
-
-export class MalformedUpstreamError extends ClusterError {
-  override readonly name = "MalformedUpstreamError";
 }
 
 /** Reads the record's metadata from its headers (`get` returns undefined for a missing header). */
@@ -87,4 +82,15 @@ export function upstreamDedupeDigest(
     .digest()
     .subarray(0, 16)
     .toString("base64url");
+}
+
+/**
+ * `Nats-Msg-Id` of a worker's internal upstream record: device message ids are unique per device
+ * only, so it includes `from`; CCS resending the same message (same from + message_id) is dropped by
+ * the stream's duplicate window.
+ */
+export function upstreamMsgId(
+  record: Pick<UpstreamRecord, "kind" | "senderId" | "from" | "messageId">,
+): string {
+  return `${record.senderId}:${record.kind}:${record.from}:${record.messageId}`;
 }

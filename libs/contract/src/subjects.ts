@@ -1,10 +1,10 @@
-// NATS subject and JetStream stream names shared by workers and coordinators. The subject prefix is
-// configurable (default `ccs`); stream names derive from it (`ccs` → `CCS_DOWN`, `acme` → `ACME_DOWN`).
+// NATS subject, stream and consumer names shared by producers, workers, coordinators and consumers:
+// defined here and nowhere else. The subject prefix is configurable (default `ccs`); stream names derive
+// from it (`ccs` → `CCS_DOWN`, `acme` → `ACME_DOWN`) unless configured one by one.
 
-import { InvalidOptionError } from "./errors.ts";
-import { isValidSenderId } from "./slots.ts";
-
-export const DEFAULT_SUBJECT_PREFIX = "ccs";
+import { DEFAULT_SUBJECT_PREFIX, DEFAULT_WORKER_CONSUMER_PREFIX } from "./defaults.ts";
+import { ContractError } from "./errors.ts";
+import { isValidSenderId } from "./sender-id.ts";
 
 export interface Subjects {
   readonly prefix: string;
@@ -22,6 +22,8 @@ export interface Subjects {
   readonly internalUpStream: string;
   /** De-duplicated upstream messages: `ccs.up.<sender>.<category>`, stream CCS_UP. */
   up(senderId: string, category: string | undefined): string;
+  /** Every category of one sender: `ccs.up.<sender>.>` (a subscriber's filter). */
+  upOf(senderId: string): string;
   readonly upAll: string;
   readonly upStream: string;
   /** De-duplicated delivery receipts: `ccs.receipt.<sender>`, stream CCS_RECEIPT. */
@@ -30,6 +32,11 @@ export interface Subjects {
   readonly receiptStream: string;
   /** Durable consumer name shared by every coordinator on the internal upstream stream (a consumer group). */
   readonly upstreamConsumer: string;
+  /**
+   * Durable pull consumer of one sender on the down stream, shared by every connection of that sender in
+   * every worker: `<namePrefix>-<sender>` (default prefix `ccs-worker`).
+   */
+  senderConsumer(senderId: string, namePrefix?: string): string;
 }
 
 /** Category used in `ccs.up.<sender>.<category>` when a message has none. */
@@ -54,7 +61,7 @@ export function categoryToken(category: string | undefined): string {
 
 function checkSender(senderId: string): string {
   if (!isValidSenderId(senderId)) {
-    throw new InvalidOptionError(`invalid sender id ${JSON.stringify(senderId)}`);
+    throw new ContractError(`invalid sender id ${JSON.stringify(senderId)}`);
   }
   return senderId;
 }
@@ -70,37 +77,55 @@ export interface StreamNames {
 
 const STREAM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** The default name of each stream under `prefix`: `<PREFIX>_DOWN`, `<PREFIX>_OUTCOMES`, ... */
+export function defaultStreamNames(prefix: string = DEFAULT_SUBJECT_PREFIX): Required<StreamNames> {
+  const stream = `${prefix.replace(/[.-]/g, "_").toUpperCase()}_`;
+  return {
+    down: `${stream}DOWN`,
+    out: `${stream}OUTCOMES`,
+    internalUp: `${stream}INTERNAL_UP`,
+    up: `${stream}UP`,
+    receipt: `${stream}RECEIPT`,
+  };
+}
+
+function definedOnly(streams: StreamNames): StreamNames {
+  return Object.fromEntries(Object.entries(streams).filter(([, v]) => v !== undefined));
+}
+
 /**
  * Subjects under `prefix`; stream names default to `<PREFIX>_DOWN`, `<PREFIX>_OUTCOMES`,
  * `<PREFIX>_INTERNAL_UP`, `<PREFIX>_UP`, `<PREFIX>_RECEIPT` (the worker's defaults for the first three).
  */
 export function createSubjects(prefix: string = DEFAULT_SUBJECT_PREFIX, streams: StreamNames = {}): Subjects {
   if (!PREFIX.test(prefix)) {
-    throw new InvalidOptionError(`invalid subject prefix ${JSON.stringify(prefix)}`);
+    throw new ContractError(`invalid subject prefix ${JSON.stringify(prefix)}`);
   }
   for (const [k, v] of Object.entries(streams)) {
     if (v !== undefined && !STREAM_NAME.test(v)) {
-      throw new InvalidOptionError(`invalid ${k} stream name ${JSON.stringify(v)}`);
+      throw new ContractError(`invalid ${k} stream name ${JSON.stringify(v)}`);
     }
   }
-  const stream = `${prefix.replace(/[.-]/g, "_").toUpperCase()}_`;
+  const names = { ...defaultStreamNames(prefix), ...definedOnly(streams) };
   return {
     prefix,
     down: (s) => `${prefix}.down.${checkSender(s)}`,
     downAll: `${prefix}.down.*`,
-    downStream: streams.down ?? `${stream}DOWN`,
+    downStream: names.down,
     out: (s) => `${prefix}.out.${checkSender(s)}`,
     outAll: `${prefix}.out.*`,
-    outStream: streams.out ?? `${stream}OUTCOMES`,
+    outStream: names.out,
     internalUp: (s) => `${prefix}.internal.up.${checkSender(s)}`,
     internalUpAll: `${prefix}.internal.up.*`,
-    internalUpStream: streams.internalUp ?? `${stream}INTERNAL_UP`,
+    internalUpStream: names.internalUp,
     up: (s, category) => `${prefix}.up.${checkSender(s)}.${categoryToken(category)}`,
+    upOf: (s) => `${prefix}.up.${checkSender(s)}.>`,
     upAll: `${prefix}.up.>`,
-    upStream: streams.up ?? `${stream}UP`,
+    upStream: names.up,
     receipt: (s) => `${prefix}.receipt.${checkSender(s)}`,
     receiptAll: `${prefix}.receipt.*`,
-    receiptStream: streams.receipt ?? `${stream}RECEIPT`,
+    receiptStream: names.receipt,
     upstreamConsumer: `${prefix.replace(/[.]/g, "_")}-coordinator-upstream`,
+    senderConsumer: (s, namePrefix = DEFAULT_WORKER_CONSUMER_PREFIX) => `${namePrefix}-${checkSender(s)}`,
   };
 }
