@@ -5,7 +5,7 @@
 import type { Outcome } from "@ccs/contract";
 import type { ServerHandle } from "@ccs/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, Harness as HarnessClass, startTestNats } from "./support/harness.ts";
+import { Harness, startTestNats } from "./support/harness.ts";
 
 let nats: ServerHandle;
 
@@ -19,7 +19,7 @@ afterAll(async () => {
 describe("NATS restart", () => {
   it("keeps going after nats-server restarts: every message still gets one outcome", async () => {
     const file = { storage: "file" as const };
-    const h = await HarnessClass.start(nats.url, {
+    const h = await Harness.start(nats.url, {
       senders: [{ senderId: "901", connections: 2 }],
       windowSize: 20,
       config: { streams: { down: file, outcomes: file, upstream: file } },
