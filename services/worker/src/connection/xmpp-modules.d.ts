@@ -1,4 +1,6 @@
 // Minimal typings for the parts of xmpp.js 0.14 the connection layer uses (the packages ship no types).
+// Private members are used only by xmpp-client-adapter.ts; test/connection/xmpp-client-internals.test.ts
+// checks them against the installed @xmpp/client.
 // Elements are typed structurally (XmlElement) so these declarations never clash with other packages'.
 
 declare module "@xmpp/client" {
@@ -67,6 +69,9 @@ declare module "@xmpp/client" {
     send(element: XmlElement): Promise<void>;
     write(data: string): Promise<void>;
     socketParameters(service: string): Record<string, unknown> | undefined;
+    /** Private: the socket's "data" listener (bound on first connect). */
+    _onData(data: Buffer): void;
+    /** Private: the parser's "element" listener (bound on first open). */
     _onElement(element: XmlElement): void;
   }
 
