@@ -13,7 +13,7 @@ const args = parseCli(
   },
   USAGE,
 );
-const sender = args.sender;
+const sender = args.sender === "*" ? undefined : args.sender;
 const s = subjectsOrExit(subjectPrefix(args.prefix), sender, USAGE);
 const subjects = {
   outcome: sender === undefined ? s.outAll : s.out(sender),

@@ -122,7 +122,10 @@ export async function ensureStream(
       if (existing === undefined) throw err;
     }
   }
-  if (existing.retention !== want.retention || existing.storage !== want.storage) {
+  // Storage is the owner's choice (a worker may keep the internal stream in memory); retention is the
+  // contract (work queue or limits) and must match for every process.
+  const storageMatters = options.update;
+  if (existing.retention !== want.retention || (storageMatters && existing.storage !== want.storage)) {
     throw new ProvisioningError(
       `stream ${want.name} exists with retention=${existing.retention} storage=${existing.storage}; ` +
         `the contract needs retention=${want.retention} storage=${want.storage} (these cannot be changed in place)`,

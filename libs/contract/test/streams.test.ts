@@ -64,6 +64,9 @@ describe("ensureStream / ensureDurableConsumer", () => {
     expect((await jsm.streams.info(s.outStream)).config.max_age).toBe(0);
     expect(await ensureStream(jsm, longer, { update: true, logger: silentLogger })).toBe("updated");
     expect((await jsm.streams.info(s.outStream)).config.max_age).toBe(nanos(3_600_000));
+    // A non-owner does not mind the owner's storage choice (a worker may keep a stream in memory).
+    const asFile = desiredStream("outcomes", s, { ...settings, storage: "file" });
+    expect(await ensureStream(jsm, asFile, { update: false, logger: silentLogger })).toBe("unchanged");
     // The same name asked as a work queue (e.g. a misconfigured stream name) is refused with a reason.
     const asWorkQueue = { ...desiredStream("down", s, settings), name: s.outStream };
     await expect(ensureStream(jsm, asWorkQueue, { update: true, logger: silentLogger })).rejects.toThrow(

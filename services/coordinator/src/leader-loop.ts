@@ -93,6 +93,8 @@ export class LeaderLoop {
   #last: Assignment | undefined;
   /** The store held nothing last round (logged once per loss). */
   #storeWasEmpty = false;
+  /** A stored assignment carries a higher token than ours (logged once). */
+  #outranked = false;
   #unassigned: readonly SlotId[] = [];
   #workers: readonly WorkerInfo[] = [];
   #statuses: ReadonlyMap<SlotId, SlotStatus> = new Map();
@@ -175,6 +177,19 @@ export class LeaderLoop {
       );
     }
     this.#storeWasEmpty = stored === undefined;
+    if (stored !== undefined && stored.token > token) {
+      // A newer leader's assignment (or one written before Redis lost the fence): never overwrite it
+      // round after round; the write would be refused or, worse, repeated forever. Wait to be deposed.
+      if (!this.#outranked) {
+        logger.warn(
+          { fencingToken: token, storedToken: stored.token },
+          "a stored assignment has a higher token: not writing",
+        );
+      }
+      this.#outranked = true;
+      return;
+    }
+    this.#outranked = false;
     const senders = this.#o.senders().map((s) => ({ senderId: s.senderId, connections: s.connections }));
     const slots = slotsOf(senders);
     const [workers, statuses] = await Promise.all([registry.list(), slotStatus.read(slots)]);

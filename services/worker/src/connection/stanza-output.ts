@@ -62,6 +62,11 @@ export class StanzaOutput {
     this.#sendGate = gate;
   }
 
+  /** False once the slot's lease ended: a write now would close the connection (see #writeToSocket). */
+  gateOpen(): boolean {
+    return this.#sendGate === undefined || this.#sendGate();
+  }
+
   /**
    * Queues a stanza for the batched socket write; false when nothing can be written any more. The
    * connection closes its output before it reaches "closed", so this also covers a closed connection.

@@ -114,7 +114,10 @@ export class XmppCcsConnection implements CcsConnection {
         clock: options.clock,
         signal: this.#life.signal,
         sink: options.upstream,
-        write: (stanza) => this.#out.write(stanza),
+        // An ACK is not written once the slot's lease ended: the write would close the connection and cut
+        // short the grace its pending sends get while the slot is handed over. The message is persisted;
+        // CCS resends it on the next connection once this one closes (the slot is being closed).
+        write: (stanza) => this.#out.gateOpen() && this.#out.write(stanza),
         abandon: (messageId, kind, reason) => this.#abandonUpstream(messageId, kind, reason),
       },
     });

@@ -143,6 +143,7 @@ export class UpstreamPersister {
     const cap = this.#o.retryMaxMs ?? DEFAULT_UPSTREAM_RETRY_MAX_MS;
     const jitter = 0.8 + 0.4 * (this.#o.random ?? Math.random)();
     const ms = Math.min(cap, base * 2 ** Math.min(attempt - 1, 20)) * jitter;
+    if (connection.aborted || this.#closing.signal.aborted) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);

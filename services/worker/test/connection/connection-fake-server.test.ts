@@ -24,6 +24,7 @@ const cleanups: Array<() => Promise<void>> = [];
 /** Every upstream delivery of the file's connections (tests pick theirs by connection id). */
 const inbox = new UpstreamInbox();
 afterEach(async () => {
+  inbox.received.length = 0;
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 

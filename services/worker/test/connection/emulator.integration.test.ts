@@ -39,6 +39,7 @@ const cleanups: Array<() => Promise<void>> = [];
 /** Every upstream delivery of the file's connections (tests pick theirs by connection id). */
 const inbox = new UpstreamInbox();
 afterEach(async () => {
+  inbox.received.length = 0;
   for (const c of cleanups.splice(0).reverse()) await c();
   emu.control.reset();
   emu.control.setConfig({ ackLatency: { kind: "fixed", ms: 0 } });
@@ -107,6 +108,20 @@ describe("connection layer against the CCS emulator", () => {
     // The emulator saw only the message sent while the lease held.
     expect(counters().downstreamReceived).toBe(1);
     expect(emu.control.ledger().deliveries).toBe(1);
+  });
+
+  it("does not write an upstream ACK once the send gate closed, so the connection stays open for its grace", async () => {
+    const s = slot();
+    let leaseValid = true;
+    s.setSendGate(() => leaseValid);
+    const c = await online(s);
+    const { messageId } = emu.control.sendUpstream({ from: TOKEN, category: "com.example", data: {} });
+    const d = await inbox.next((x) => x.connectionId === c.id && x.messageId === messageId);
+    leaseValid = false; // the slot is being handed over: its pending sends still get their answers
+    expect(d.ack()).toBe(false);
+    await new Promise((r) => setImmediate(r)); // a batched write would happen now
+    expect(c.state).toBe("online");
+    expect(counters().upstreamAcked).toBe(0);
   });
 
   it("never exceeds the pending window while pushing 5,000 messages (pendingViolations stays 0)", async () => {

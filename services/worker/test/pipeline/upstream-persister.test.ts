@@ -110,6 +110,28 @@ describe("upstream persister", () => {
     expect(publish.mock.calls.length).toBe(calls);
   });
 
+  it("a publish that fails after its connection closed ends at once, without a backoff wait", async () => {
+    const t = testDelivery();
+    const publish = vi.fn(async () => {
+      t.close(); // the connection closes while the publish is in flight
+      throw new Error("timeout");
+    });
+    const p = new UpstreamPersister({
+      js: { publish } as never,
+      subjectFor: (s) => s,
+      workerId: "w",
+      metrics: new WorkerMetrics(),
+      logger: silentLogger,
+      retryMs: 60_000,
+      retryMaxMs: 60_000,
+    });
+    const started = Date.now();
+    await p.persist(t.delivery);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(publish).toHaveBeenCalledTimes(1);
+    expect(t.ack).not.toHaveBeenCalled();
+  });
+
   it("at shutdown abandons what is still waiting: its connection is closed so that CCS resends it", async () => {
     const metrics = new WorkerMetrics();
     const publish = vi.fn(() => Promise.reject(new Error("no responders")));
