@@ -26,6 +26,14 @@ export {
   WorkerCode,
 } from "./outcome.ts";
 export { isValidSenderId, SENDER_ID_PATTERN } from "./sender-id.ts";
+export type { SenderEntry } from "./senders-file.ts";
+export {
+  DEFAULT_CONNECTIONS_PER_SENDER,
+  MAX_CONNECTIONS_PER_SENDER,
+  senderEntrySchema,
+  senderIdSchema,
+  sendersFileSchema,
+} from "./senders-file.ts";
 export {
   type DesiredStream,
   type DurableConsumerSpec,
