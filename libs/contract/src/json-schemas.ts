@@ -2,6 +2,9 @@
 // data) in any language can validate them. The same documents are in schemas/*.schema.json
 // (`node libs/contract/scripts/write-schemas.ts` writes them; a test keeps them equal to these).
 
+import { z } from "zod";
+import { sendersDocumentSchema } from "./senders-file.ts";
+
 const DRAFT = "https://json-schema.org/draft/2020-12/schema";
 const ID_BASE = "https://ccs-cluster.invalid/schemas";
 
@@ -123,4 +126,6 @@ export const JSON_SCHEMA_FILES: Readonly<Record<string, object>> = {
   "outcome.schema.json": OUTCOME_JSON_SCHEMA,
   "upstream-message.schema.json": UPSTREAM_MESSAGE_JSON_SCHEMA,
   "receipt.schema.json": RECEIPT_JSON_SCHEMA,
+  // Generated from the zod schema; "exactly one of apiKey, apiKeyFile, apiKeyEnv" is checked by the loader.
+  "senders-file.schema.json": z.toJSONSchema(sendersDocumentSchema, { io: "input" }),
 };

@@ -63,7 +63,10 @@ const entriesSchema = z.array(senderEntrySchema).check((ctx) => {
 });
 
 /** `{ "senders": [...] }` or a bare array; the output is always the list of entries. */
+/** The file's document form, `{ "senders": [...] }`; published as schemas/senders-file.schema.json. */
+export const sendersDocumentSchema = z.strictObject({ senders: entriesSchema });
+
 export const sendersFileSchema = z.preprocess(
   (value) => (Array.isArray(value) ? { senders: value } : value),
-  z.strictObject({ senders: entriesSchema }).transform((d) => d.senders),
+  sendersDocumentSchema.transform((d) => d.senders),
 );
